@@ -1,0 +1,3 @@
+from steadygan.cli import main
+
+raise SystemExit(main())

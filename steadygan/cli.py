@@ -1,0 +1,158 @@
+"""Command line: parse, call the package, turn known errors into one line and exit code 2."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from steadygan.config import ConfigError, TrainConfig, dump_toml, load_config
+
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
+
+# Shortcut flags for the settings people change most; everything else goes through --set.
+_SHORTCUTS = (
+    ("--data", "data.name", str, "dataset: bundled (default, offline MNIST subset), mnist, folder"),
+    ("--data-dir", "data.dir", str, "folder of the MNIST files or of the images"),
+    ("--image-size", "data.image_size", int, "image size: 28, 32 or 64"),
+    ("--channels", "data.channels", int, "1 (grayscale) or 3 (RGB)"),
+    ("--epochs", "train.epochs", float, "passes over the data"),
+    ("--steps", "train.steps", int, "generator steps (overrides --epochs)"),
+    ("--batch-size", "train.batch_size", int, "images per batch"),
+    ("--seed", "train.seed", int, "seed of every random stream"),
+    ("--device", "train.device", str, "auto, cpu, cuda, cuda:N or mps"),
+    ("--out", "run.out", str, "run directory (default runs/<date>-<time>)"),
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, no usage dump
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="steadygan",
+        description="Train DCGANs with the stabilization techniques on, watch D/G balance, "
+                    "and sample from the result.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    tr = sub.add_parser("train", help="train a GAN (default: DCGAN on the bundled MNIST subset)",
+                        description="Train a GAN. Settings come from the defaults, then --config, "
+                                    "then the shortcut flags, then --set, in that order.")
+    tr.add_argument("--config", metavar="TOML", help="config file (see `steadygan config`)")
+    for flag, key, kind, text in _SHORTCUTS:
+        tr.add_argument(flag, dest=key, type=kind, metavar=key.split(".")[1].upper(),
+                        help=f"{text} [{key}]")
+    tr.add_argument("--set", dest="overrides", action="append", default=[],
+                    metavar="SECTION.KEY=VALUE", help="override any setting; repeatable")
+    tr.add_argument("--resume", metavar="RUN",
+                    help="continue the run in RUN from its last checkpoint to its configured end")
+    tr.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    sa = sub.add_parser("sample", help="generate images from a trained run",
+                        description="Write a PNG grid (--out) or N uint8 images (--npz).")
+    sa.add_argument("run", metavar="RUN", help="run directory")
+    sa.add_argument("--n", type=int, default=64, help="number of images (default 64)")
+    sa.add_argument("--out", metavar="PNG", help="write a grid image")
+    sa.add_argument("--npz", metavar="FILE", help="write the images as uint8 array 'images' (N,C,H,W)")
+    sa.add_argument("--checkpoint", metavar="PT", help="checkpoint file (default RUN/checkpoints/last.pt)")
+    sa.add_argument("--no-ema", action="store_true", help="use G's raw weights, not its EMA")
+    sa.add_argument("--seed", type=int, default=0, help="seed of the latent draws")
+    sa.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+
+    co = sub.add_parser("config", help="print the resolved configuration as TOML",
+                        description="Print defaults (or --config with --set applied) as TOML; "
+                                    "a starting point for your own config file.")
+    co.add_argument("--config", metavar="TOML")
+    co.add_argument("--set", dest="overrides", action="append", default=[],
+                    metavar="SECTION.KEY=VALUE")
+    return parser
+
+
+def _assignments(args: argparse.Namespace) -> list[str]:
+    """Shortcut flags first, then --set, as `section.key=value` strings."""
+    shortcuts = [f"{key}={getattr(args, key)}" for _, key, _, _ in _SHORTCUTS
+                 if getattr(args, key, None) is not None]
+    return shortcuts + list(args.overrides)
+
+
+def resolve_config(args: argparse.Namespace) -> TrainConfig:
+    cfg = load_config(args.config) if getattr(args, "config", None) else TrainConfig()
+    return cfg.with_overrides(_assignments(args)).validate()
+
+
+def _train(args: argparse.Namespace) -> int:
+    from steadygan.train.loop import train
+    from steadygan.train.rundir import RunDir
+
+    if args.resume:
+        if args.config:
+            raise ConfigError("--config: not allowed with --resume (the run's config.toml is used; "
+                              "change settings with --set)")
+        cfg = RunDir(args.resume).read_config().with_overrides(_assignments(args))
+        cfg.run.out = args.resume
+        cfg.validate()
+    else:
+        cfg = resolve_config(args)
+    if args.no_progress:
+        cfg.run.progress = False
+    result = train(cfg, resume=bool(args.resume))
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    rec = result.last_record
+    print(f"done: {result.steps} steps in {result.run_dir}  "
+          f"(D-acc {0.5 * (rec.get('d_acc_real', 0) + rec.get('d_acc_fake', 0)):.2f}, "
+          f"G-acc {rec.get('g_acc', 0):.2f}); samples: {result.run_dir / 'samples' / 'final.png'}")
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from steadygan.data.grid import save_grid
+    from steadygan.sample import load_generator, sample_images
+
+    if not args.out and not args.npz:
+        raise ConfigError("sample: give --out grid.png and/or --npz samples.npz")
+    if args.n < 1:
+        raise ConfigError(f"--n: must be >= 1, got {args.n}")
+    G = load_generator(args.run, args.checkpoint, ema=not args.no_ema, device=args.device)
+    images = sample_images(G, args.n, args.seed)
+    if args.out:
+        save_grid(images, args.out)
+        print(f"wrote {args.out} ({args.n} images)")
+    if args.npz:
+        Path(args.npz).parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(args.npz, images=images)
+        print(f"wrote {args.npz} ({images.shape[0]} x {images.shape[1]} x {images.shape[2]} x "
+              f"{images.shape[3]} uint8)")
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    print(dump_toml(resolve_config(args)), end="")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from steadygan.data.errors import DataError
+    from steadygan.train.checkpoint import CheckpointError
+    from steadygan.train.loop import TrainingDiverged
+
+    args = build_parser().parse_args(argv)
+    commands = {"train": _train, "sample": _sample, "config": _config}
+    try:
+        return commands[args.command](args)
+    except (ConfigError, DataError, CheckpointError) as exc:
+        print(f"steadygan: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except TrainingDiverged as exc:
+        print(f"steadygan: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("steadygan: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

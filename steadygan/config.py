@@ -1,0 +1,302 @@
+"""Run configuration: dataclasses, TOML load/save, dotted overrides and validation.
+
+Every value a user can set lives here, with its default and its check, so that a bad value is
+refused with one line naming the setting before any work starts.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+
+class ConfigError(ValueError):
+    """A setting or config file is invalid; the message is one line naming it."""
+
+
+SUPPORTED_IMAGE_SIZES = (28, 32, 64)
+DATA_SOURCES = ("bundled", "mnist", "folder")
+
+
+@dataclass
+class DataSection:
+    name: str = "bundled"  # bundled | mnist | folder
+    dir: str = ""  # folder for data=mnist (optional) or data=folder (required)
+    image_size: int = 28
+    channels: int = 1
+
+
+@dataclass
+class ModelSection:
+    z_dim: int = 100
+    g_width: int = 128  # channels of G's last hidden layer; doubles towards the input
+    d_width: int = 64  # channels of D's first layer; doubles with each downsampling
+    g_extra_layers: int = 0  # stride-1 conv layers at full resolution (depth)
+    d_extra_layers: int = 0
+    g_upsample: str = "convtranspose"  # convtranspose | upsample_conv
+    d_norm: str = "batch"  # batch | none | spectral
+    d_dropout: float = 0.25  # dropout in D only, never in G
+    leaky_slope: float = 0.2  # 0 makes D's activations plain ReLU
+    d_head: str = "logit"  # logit (one per image) | patch (N x N map of logits)
+    patch_size: int = 7  # N of the PatchGAN map
+    d_minibatch_std: bool = False  # append a batch-stddev channel before D's head
+
+
+@dataclass
+class TrainSection:
+    batch_size: int = 64
+    epochs: float = 12.0
+    steps: int = 0  # generator steps; 0 derives them from epochs
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    loss: str = "bce"  # bce | hinge | lsgan
+    r1_gamma: float = 0.0
+    n_critic: int = 1  # D steps per G step
+    d_batches: str = "separate"  # separate | mixed (real and fake in one D batch)
+    ema: bool = True
+    ema_decay: float = 0.999
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    precision: str = "auto"  # auto (bf16 on CUDA) | fp32 | bf16
+
+
+@dataclass
+class LabelSection:
+    flip: float = 0.05  # probability that a D target is swapped real <-> fake
+    smooth: float = 0.1  # soft labels: real in [1 - s, 1], fake in [0, s]
+    one_sided: bool = True  # smooth only the real labels
+
+
+@dataclass
+class RunSection:
+    out: str = ""  # run directory; empty: runs/<date>-<time>
+    log_every: int = 50  # statistics are read from the device every K steps
+    sample_every: int = 250
+    checkpoint_every: int = 250
+    keep_checkpoints: bool = False  # keep checkpoints/step_*.pt beside last.pt
+    progress: bool = True
+
+
+@dataclass
+class TrainConfig:
+    data: DataSection = field(default_factory=DataSection)
+    model: ModelSection = field(default_factory=ModelSection)
+    train: TrainSection = field(default_factory=TrainSection)
+    labels: LabelSection = field(default_factory=LabelSection)
+    run: RunSection = field(default_factory=RunSection)
+
+    # ---- conversion -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> "TrainConfig":
+        cfg = cls()
+        for section_name, values in data.items():
+            section = _section(cfg, section_name, source)
+            if not isinstance(values, dict):
+                raise ConfigError(f"{source}: [{section_name}] must be a table of settings")
+            for key, value in values.items():
+                _assign(section, section_name, key, value, source)
+        return cfg
+
+    def with_overrides(self, assignments: list[str]) -> "TrainConfig":
+        """Apply `section.key=value` strings; values are parsed by the field's type."""
+        cfg = TrainConfig.from_dict(self.to_dict())
+        for text in assignments:
+            if "=" not in text:
+                raise ConfigError(f"--set {text}: expected section.key=value")
+            dotted, raw = text.split("=", 1)
+            if dotted.count(".") != 1:
+                raise ConfigError(f"--set {text}: expected section.key=value")
+            section_name, key = dotted.strip().split(".")
+            section = _section(cfg, section_name, "--set")
+            _assign(section, section_name, key, _parse_text(raw.strip()), "--set")
+        return cfg
+
+    def validate(self) -> "TrainConfig":
+        for check in _CHECKS:
+            check(self)
+        return self
+
+    # ---- derived values ---------------------------------------------------------------------
+    def total_steps(self, n_images: int) -> int:
+        if self.train.steps > 0:
+            return self.train.steps
+        batches = self.train.epochs * (n_images // self.train.batch_size)
+        return max(1, math.ceil(batches / self.train.n_critic))
+
+    def model_signature(self) -> dict[str, Any]:
+        """The settings a checkpoint's weights depend on; resume refuses to change them."""
+        sig = dataclasses.asdict(self.model)
+        sig.update(image_size=self.data.image_size, channels=self.data.channels,
+                   ema=self.train.ema)
+        return sig
+
+
+# ---- TOML ------------------------------------------------------------------------------------
+
+def load_config(path: str | Path) -> TrainConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return TrainConfig.from_dict(data, source=str(path))
+
+
+def dump_toml(cfg: TrainConfig) -> str:
+    lines: list[str] = []
+    for section_name, values in cfg.to_dict().items():
+        lines.append(f"[{section_name}]")
+        for key, value in values.items():
+            lines.append(f"{key} = {_toml_value(value)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+# ---- assignment with type checks ---------------------------------------------------------------
+
+def _section(cfg: TrainConfig, name: str, source: str) -> Any:
+    if name not in {f.name for f in fields(cfg)}:
+        known = ", ".join(f.name for f in fields(cfg))
+        raise ConfigError(f"{source}: unknown section '{name}' (known: {known})")
+    return getattr(cfg, name)
+
+
+def _assign(section: Any, section_name: str, key: str, value: Any, source: str) -> None:
+    types = {f.name: f.type for f in fields(section)}
+    where = f"{section_name}.{key}"
+    if key not in types:
+        raise ConfigError(f"{source}: unknown setting '{where}' (known: {', '.join(types)})")
+    expected = types[key]
+    if expected == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{source}: {where} must be true or false, got {value!r}")
+    elif expected == "int":
+        if isinstance(value, bool) or not (isinstance(value, int) or
+                                           (isinstance(value, float) and value.is_integer())):
+            raise ConfigError(f"{source}: {where} must be an integer, got {value!r}")
+        value = int(value)
+    elif expected == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{source}: {where} must be a number, got {value!r}")
+        value = float(value)
+    elif not isinstance(value, str):
+        raise ConfigError(f"{source}: {where} must be a string, got {value!r}")
+    setattr(section, key, value)
+
+
+def _parse_text(raw: str) -> Any:
+    """Parse a command-line value as TOML would, falling back to a bare string."""
+    lowered = raw.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for parse in (int, float):
+        try:
+            return parse(raw)
+        except ValueError:
+            pass
+    return raw.strip('"').strip("'")
+
+
+# ---- validation --------------------------------------------------------------------------------
+
+def _require(condition: bool, setting: str, message: str) -> None:
+    if not condition:
+        raise ConfigError(f"{setting}: {message}")
+
+
+def _one_of(value: str, options: tuple[str, ...], setting: str) -> None:
+    _require(value in options, setting, f"must be one of {', '.join(options)}, got '{value}'")
+
+
+def _check_data(cfg: TrainConfig) -> None:
+    d = cfg.data
+    _one_of(d.name, DATA_SOURCES, "data.name")
+    _require(d.image_size in SUPPORTED_IMAGE_SIZES, "data.image_size",
+             f"{d.image_size} not supported (use one of {', '.join(map(str, SUPPORTED_IMAGE_SIZES))})")
+    _require(d.channels in (1, 3), "data.channels", f"must be 1 or 3, got {d.channels}")
+    _require(d.name != "folder" or bool(d.dir), "data.dir", "required when data.name = folder")
+
+
+def _check_model(cfg: TrainConfig) -> None:
+    m = cfg.model
+    _require(m.z_dim >= 1, "model.z_dim", f"must be >= 1, got {m.z_dim}")
+    _require(m.g_width >= 1, "model.g_width", f"must be >= 1, got {m.g_width}")
+    _require(m.d_width >= 1, "model.d_width", f"must be >= 1, got {m.d_width}")
+    _require(0 <= m.g_extra_layers <= 8, "model.g_extra_layers", "must be in 0..8")
+    _require(0 <= m.d_extra_layers <= 8, "model.d_extra_layers", "must be in 0..8")
+    _one_of(m.g_upsample, ("convtranspose", "upsample_conv"), "model.g_upsample")
+    _one_of(m.d_norm, ("batch", "none", "spectral"), "model.d_norm")
+    _require(0.0 <= m.d_dropout < 1.0, "model.d_dropout", f"must be in [0, 1), got {m.d_dropout}")
+    _require(0.0 <= m.leaky_slope < 1.0, "model.leaky_slope",
+             f"must be in [0, 1), got {m.leaky_slope}")
+    _one_of(m.d_head, ("logit", "patch"), "model.d_head")
+    if m.d_head == "patch":
+        size = cfg.data.image_size
+        valid = [size >> k for k in range(1, 5) if (size >> k) >= 4 and (size >> k) << k == size]
+        _require(m.patch_size in valid, "model.patch_size",
+                 f"{m.patch_size} impossible for {size}px images (use one of "
+                 f"{', '.join(map(str, valid))})")
+
+
+def _check_train(cfg: TrainConfig) -> None:
+    t = cfg.train
+    _require(t.batch_size >= 2, "train.batch_size", f"must be >= 2, got {t.batch_size}")
+    _require(t.epochs > 0 or t.steps > 0, "train.epochs", "must be > 0 (or set train.steps)")
+    _require(t.steps >= 0, "train.steps", f"must be >= 0, got {t.steps}")
+    for name in ("lr_g", "lr_d"):
+        lr = getattr(t, name)
+        _require(0.0 < lr <= 1.0 and math.isfinite(lr), f"train.{name}",
+                 f"must be in (0, 1], got {lr}")
+    for name in ("beta1", "beta2"):
+        beta = getattr(t, name)
+        _require(0.0 <= beta < 1.0, f"train.{name}", f"must be in [0, 1), got {beta}")
+    _one_of(t.loss, ("bce", "hinge", "lsgan"), "train.loss")
+    _require(t.r1_gamma >= 0.0, "train.r1_gamma", f"must be >= 0, got {t.r1_gamma}")
+    _require(1 <= t.n_critic <= 20, "train.n_critic", f"must be in 1..20, got {t.n_critic}")
+    _one_of(t.d_batches, ("separate", "mixed"), "train.d_batches")
+    _require(0.0 <= t.ema_decay < 1.0, "train.ema_decay", f"must be in [0, 1), got {t.ema_decay}")
+    _require(t.device == "auto" or t.device in ("cpu", "cuda", "mps") or t.device.startswith("cuda:"),
+             "train.device", f"must be auto, cpu, cuda, cuda:N or mps, got '{t.device}'")
+    _one_of(t.precision, ("auto", "fp32", "bf16"), "train.precision")
+
+
+def _check_labels(cfg: TrainConfig) -> None:
+    lab = cfg.labels
+    _require(0.0 <= lab.flip <= 0.5, "labels.flip",
+             f"must be in [0, 0.5] (above 0.5 D learns the opposite task), got {lab.flip}")
+    _require(0.0 <= lab.smooth <= 0.5, "labels.smooth", f"must be in [0, 0.5], got {lab.smooth}")
+
+
+def _check_run(cfg: TrainConfig) -> None:
+    r = cfg.run
+    for name in ("log_every", "sample_every", "checkpoint_every"):
+        value = getattr(r, name)
+        _require(value >= 1, f"run.{name}", f"must be >= 1, got {value}")
+
+
+_CHECKS: tuple[Callable[[TrainConfig], None], ...] = (
+    _check_data, _check_model, _check_train, _check_labels, _check_run)

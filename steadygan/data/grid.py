@@ -1,0 +1,55 @@
+"""Tile a batch of images into one PNG (sample sheets during and after training)."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 2) -> np.ndarray:
+    """uint8 (N, C, H, W) -> one uint8 (C, rows*(H+p)+p, nrow*(W+p)+p) canvas, black gaps.
+
+    nrow is images per row (torchvision's meaning); None picks a near-square grid.
+    """
+    if images.ndim != 4 or images.shape[1] not in (1, 3) or len(images) == 0:
+        raise ValueError(f"expected uint8 images shaped (N>0, 1|3, H, W), got {images.shape}")
+    if images.dtype != np.uint8:
+        raise ValueError(f"expected uint8 images, got {images.dtype}")
+    if padding < 0:
+        raise ValueError(f"padding={padding}: must be >= 0")
+    n, c, h, w = images.shape
+    ncol = min(n, nrow if nrow is not None else math.ceil(math.sqrt(n)))
+    if ncol < 1:
+        raise ValueError(f"nrow={nrow}: must be >= 1")
+    nrows = math.ceil(n / ncol)
+    canvas = np.zeros((c, nrows * (h + padding) + padding, ncol * (w + padding) + padding), np.uint8)
+    for i, img in enumerate(images):
+        top = padding + (i // ncol) * (h + padding)
+        left = padding + (i % ncol) * (w + padding)
+        canvas[:, top : top + h, left : left + w] = img
+    return canvas
+
+
+def save_grid(
+    images: np.ndarray, path: str | Path, nrow: int | None = None, padding: int = 2
+) -> None:
+    """Write make_grid(images) as a PNG (grayscale for C=1, RGB for C=3), atomically."""
+    canvas = make_grid(images, nrow, padding)
+    picture = Image.fromarray(canvas[0] if canvas.shape[0] == 1 else canvas.transpose(1, 2, 0))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Temp file + rename: a viewer polling the file never sees half a PNG.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            picture.save(out, format="PNG")
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; samples are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -1,0 +1,134 @@
+"""DCGAN generator and discriminator builders for 28, 32 and 64 pixel images.
+
+G: a ConvTranspose projection of z to a small map, stride-2 upsampling (ConvTranspose, or nearest
+upsample + conv), BatchNorm and ReLU in between, tanh at the end, no dropout.
+D: stride-2 convolutions with LeakyReLU, BatchNorm / spectral norm / nothing, dropout, and either a
+single logit per image or a PatchGAN map of N x N logits.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from steadygan.config import ModelSection
+
+# The spatial size G starts from; every size is reached by doublings from it.
+_START_SIZE = {28: 7, 32: 4, 64: 4}
+
+
+def _doublings(image_size: int) -> int:
+    if image_size not in _START_SIZE:
+        raise ValueError(f"image size {image_size} not supported (use 28, 32 or 64)")
+    return int(math.log2(image_size // _START_SIZE[image_size]))
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """The DCGAN paper's initialisation: conv weights N(0, 0.02), norm scales N(1, 0.02)."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        weight = getattr(module, "parametrizations", None)
+        target = weight.weight.original if weight is not None else module.weight
+        nn.init.normal_(target, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class Generator(nn.Module):
+    def __init__(self, cfg: ModelSection, image_size: int, channels: int) -> None:
+        super().__init__()
+        self.z_dim = cfg.z_dim
+        n_up = _doublings(image_size)
+        widths = [cfg.g_width * 2 ** (n_up - 1 - i) for i in range(n_up)]
+        start = _START_SIZE[image_size]
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(cfg.z_dim, widths[0], start, 1, 0, bias=False),
+            nn.BatchNorm2d(widths[0]), nn.ReLU(True)]
+        for c_in, c_out in zip(widths[:-1], widths[1:]):
+            layers += [_upsample(c_in, c_out, cfg.g_upsample), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+        for _ in range(cfg.g_extra_layers):
+            layers += [nn.Conv2d(widths[-1], widths[-1], 3, 1, 1, bias=False),
+                       nn.BatchNorm2d(widths[-1]), nn.ReLU(True)]
+        # The last doubling produces the image; tanh keeps it in [-1, 1] like the data.
+        layers += [_upsample(widths[-1], channels, cfg.g_upsample, bias=True), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z.view(z.shape[0], self.z_dim, 1, 1))
+
+
+def _upsample(c_in: int, c_out: int, mode: str, bias: bool = False) -> nn.Module:
+    if mode == "convtranspose":
+        return nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=bias)
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                         nn.Conv2d(c_in, c_out, 3, 1, 1, bias=bias))
+
+
+class MinibatchStdDev(nn.Module):
+    """Appends the mean over features of the per-feature std across the batch (ProGAN).
+
+    A collapsed G produces a batch with tiny spread; this channel lets D see it.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        std = x.float().std(dim=0, unbiased=False).mean().to(x.dtype)
+        return torch.cat([x, std.expand(x.shape[0], 1, *x.shape[2:])], dim=1)
+
+
+class Discriminator(nn.Module):
+    def __init__(self, cfg: ModelSection, image_size: int, channels: int) -> None:
+        super().__init__()
+        if cfg.d_head == "patch":
+            n_down = int(math.log2(image_size // cfg.patch_size))
+            out_size = cfg.patch_size
+        else:
+            n_down = _doublings(image_size)
+            out_size = _START_SIZE[image_size]
+        widths = [cfg.d_width * 2 ** i for i in range(n_down)]
+        norm = cfg.d_norm
+
+        def block(conv: nn.Conv2d, c_out: int, first: bool) -> list[nn.Module]:
+            if norm == "spectral":
+                conv = spectral_norm(conv)
+            parts: list[nn.Module] = [conv]
+            if norm == "batch" and not first:  # no norm on the input layer (DCGAN)
+                parts.append(nn.BatchNorm2d(c_out))
+            parts.append(nn.LeakyReLU(cfg.leaky_slope, inplace=True))
+            if cfg.d_dropout > 0:
+                parts.append(nn.Dropout(cfg.d_dropout))
+            return parts
+
+        layers: list[nn.Module] = []
+        c_in = channels
+        for i, c_out in enumerate(widths):
+            layers += block(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=norm != "batch" or i == 0),
+                            c_out, first=i == 0)
+            c_in = c_out
+        for _ in range(cfg.d_extra_layers):
+            layers += block(nn.Conv2d(c_in, c_in, 3, 1, 1, bias=norm != "batch"), c_in, first=False)
+        if cfg.d_minibatch_std:
+            layers.append(MinibatchStdDev())
+            c_in += 1
+        if cfg.d_head == "patch":
+            # One logit per overlapping patch: an N x N map, labels are broadcast to it.
+            head = nn.Conv2d(c_in, 1, 3, 1, 1)
+        else:
+            head = nn.Conv2d(c_in, 1, out_size, 1, 0)
+        layers.append(spectral_norm(head) if norm == "spectral" else head)
+        self.net = nn.Sequential(*layers)
+        self.patch = cfg.d_head == "patch"
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits: shape (B,) for the logit head, (B, 1, N, N) for the PatchGAN head."""
+        out = self.net(x)
+        return out if self.patch else out.view(x.shape[0])
+
+
+def build_models(cfg: ModelSection, image_size: int, channels: int) -> tuple[Generator, Discriminator]:
+    return Generator(cfg, image_size, channels), Discriminator(cfg, image_size, channels)

@@ -1,0 +1,87 @@
+"""Checkpoints: written atomically, holding everything needed to continue bit for bit."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from steadygan.config import ConfigError, TrainConfig
+from steadygan.train.step import GanState
+
+FORMAT_VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, unreadable or does not fit the run; one-line message."""
+
+
+def atomic_save(obj: Any, path: Path) -> None:
+    """torch.save to a temp file in the same folder, fsync, then rename over `path`.
+
+    A crash or kill at any moment leaves either the old file or the new one, never half a file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def state_dict(s: GanState, step: int) -> dict[str, Any]:
+    rng: dict[str, Any] = {"torch": torch.get_rng_state(), "noise": s.noise.get_state()}
+    if s.device.type == "cuda":
+        rng["cuda"] = torch.cuda.get_rng_state(s.device)
+    return {
+        "format": FORMAT_VERSION,
+        "step": step,
+        "config": s.cfg.to_dict(),
+        "G": s.G.state_dict(),
+        "D": s.D.state_dict(),
+        "G_ema": s.G_ema.state_dict() if s.G_ema is not None else None,
+        "opt_g": s.opt_g.state_dict(),
+        "opt_d": s.opt_d.state_dict(),
+        "rng": rng,
+    }
+
+
+def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as exc:  # torch raises many types for a damaged file
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: not a steadygan checkpoint (format {FORMAT_VERSION})")
+    return ckpt
+
+
+def checkpoint_config(ckpt: dict[str, Any], path: Path) -> TrainConfig:
+    try:
+        return TrainConfig.from_dict(ckpt["config"], source=str(path))
+    except ConfigError as exc:
+        raise CheckpointError(str(exc)) from None
+
+
+def restore(s: GanState, ckpt: dict[str, Any]) -> int:
+    """Load weights, optimizer state and random streams; return the step to continue from."""
+    s.G.load_state_dict(ckpt["G"])
+    s.D.load_state_dict(ckpt["D"])
+    if s.G_ema is not None and ckpt["G_ema"] is not None:
+        s.G_ema.load_state_dict(ckpt["G_ema"])
+    s.opt_g.load_state_dict(ckpt["opt_g"])
+    s.opt_d.load_state_dict(ckpt["opt_d"])
+    torch.set_rng_state(ckpt["rng"]["torch"])
+    s.noise.set_state(ckpt["rng"]["noise"])
+    if "cuda" in ckpt["rng"] and s.device.type == "cuda":
+        torch.cuda.set_rng_state(ckpt["rng"]["cuda"], s.device)
+    return int(ckpt["step"])

@@ -1,0 +1,245 @@
+"""The training loop: data on the device, steps, statistics every K steps, samples, checkpoints.
+
+Resume is exact: the data order is a function of (seed, epoch), and every random stream (global
+torch RNG for dropout, the noise generator for z and labels) is saved in each checkpoint.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from steadygan.config import ConfigError, TrainConfig
+from steadygan.data.grid import save_grid
+from steadygan.data.sources import load_dataset, to_uint8
+from steadygan.models.dcgan import build_models
+from steadygan.train.checkpoint import (CheckpointError, atomic_save, checkpoint_config,
+                                        load_checkpoint, restore, state_dict)
+from steadygan.train.device import autocast_dtype, resolve_device
+from steadygan.train.rundir import RunDir
+from steadygan.train.step import STAT_NAMES, GanState, train_step, update_ema
+
+N_FIXED_SAMPLES = 64
+
+
+class TrainingDiverged(RuntimeError):
+    """Losses or statistics became NaN / Inf; the last good checkpoint is kept."""
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    steps: int
+    interrupted: bool = False
+    last_record: dict[str, Any] = field(default_factory=dict)
+
+
+def build_state(cfg: TrainConfig, device: torch.device) -> GanState:
+    torch.manual_seed(cfg.train.seed)  # model init and dropout draw from the global stream
+    G, D = build_models(cfg.model, cfg.data.image_size, cfg.data.channels)
+    G, D = G.to(device), D.to(device)
+    G_ema = copy.deepcopy(G).eval().requires_grad_(False) if cfg.train.ema else None
+    t = cfg.train
+    opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2))
+    opt_d = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2))
+    noise = torch.Generator(device=device)
+    noise.manual_seed(t.seed + 1)
+    return GanState(cfg, G, D, G_ema, opt_g, opt_d, noise, device, autocast_dtype(t, device))
+
+
+class BatchOrder:
+    """Batch b holds images perm_e[(b mod B) * bs : ...] with perm_e a function of (seed, epoch)."""
+
+    def __init__(self, n_images: int, batch_size: int, seed: int, device: torch.device) -> None:
+        self.n, self.bs, self.seed, self.device = n_images, batch_size, seed, device
+        self.per_epoch = n_images // batch_size  # the last partial batch is dropped
+        self._epoch, self._perm = -1, torch.empty(0)
+
+    def indices(self, batch_index: int) -> torch.Tensor:
+        epoch, pos = divmod(batch_index, self.per_epoch)
+        if epoch != self._epoch:
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._perm = torch.randperm(self.n, generator=gen).to(self.device)
+            self._epoch = epoch
+        return self._perm[pos * self.bs:(pos + 1) * self.bs]
+
+
+class StatsWindow:
+    """Sums step statistics on the device; `mean()` is the only host read (every K steps)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.sum = torch.zeros(len(STAT_NAMES), device=device)
+        self.count = 0
+
+    def add(self, stats: torch.Tensor) -> None:
+        self.sum += stats
+        self.count += 1
+
+    def mean(self) -> dict[str, float]:
+        values = (self.sum / max(self.count, 1)).tolist()
+        self.sum.zero_()
+        self.count = 0
+        return dict(zip(STAT_NAMES, values))
+
+
+class StopOnSignal:
+    """The first Ctrl-C (or SIGTERM) asks the loop to stop at the next step boundary and save;
+    a second one interrupts at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> "StopOnSignal":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def ema_decay_at(step: int, decay: float) -> float:
+    """Ramp the EMA in so that early samples are not an average of untrained weights."""
+    return min(decay, (1.0 + step) / (10.0 + step))
+
+
+def fixed_latents(cfg: TrainConfig, device: torch.device) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(cfg.train.seed + 12345)
+    return torch.randn(N_FIXED_SAMPLES, cfg.model.z_dim, generator=gen).to(device)
+
+
+@torch.no_grad()
+def generate(G: torch.nn.Module, z: torch.Tensor, batch: int = 1024) -> np.ndarray:
+    """uint8 images (N, C, H, W) from latents, in eval mode (BatchNorm running statistics)."""
+    was_training = G.training
+    G.eval()
+    out = [to_uint8(G(chunk).float()) for chunk in z.split(batch)]
+    G.train(was_training)
+    return np.concatenate(out)
+
+
+def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
+    """Train a GAN as `cfg` says; with resume=True continue the run in cfg.run.out."""
+    cfg.validate()
+    device = resolve_device(cfg.train.device)
+    run = RunDir(cfg.run.out or RunDir.default_path())
+    cfg.run.out = str(run.path)
+
+    images, _ = load_dataset(cfg.data.name, cfg.data.dir or None, cfg.data.image_size,
+                             cfg.data.channels)
+    n_images = images.shape[0]
+    if n_images < cfg.train.batch_size:
+        raise ConfigError(f"train.batch_size: {cfg.train.batch_size} is larger than the dataset "
+                          f"({n_images} images)")
+    # uint8 on the device is 4x smaller than float; batches are converted as they are drawn
+    data = torch.from_numpy(images).to(device)
+
+    state = build_state(cfg, device)
+    start = 0
+    if resume:
+        start = _resume_into(state, run, cfg)
+    else:
+        run.prepare_new()
+    run.write_config(cfg)
+
+    total = cfg.total_steps(n_images)
+    order = BatchOrder(n_images, cfg.train.batch_size, cfg.train.seed, device)
+    z_fixed = fixed_latents(cfg, device)
+    window = StatsWindow(device)
+    sampler = state.G_ema if state.G_ema is not None else state.G
+    n_critic, r = cfg.train.n_critic, cfg.run
+    result = RunResult(run.path, start)
+    last_time, last_step = time.perf_counter(), start
+
+    with StopOnSignal() as stop, tqdm(total=total, initial=start, disable=not r.progress,
+                                       desc="train", unit="step", dynamic_ncols=True) as bar:
+        for step in range(start, total):
+            reals = [data[order.indices(step * n_critic + i)].float().div_(127.5).sub_(1.0)
+                     for i in range(n_critic)]
+            window.add(train_step(state, reals))
+            if state.G_ema is not None:
+                update_ema(state.G_ema, state.G, ema_decay_at(step, cfg.train.ema_decay))
+            done = step + 1
+            bar.update(1)
+
+            if done % r.log_every == 0 or done == total or stop.requested:
+                now = time.perf_counter()
+                record = _record(window, done, order, state, now - last_time,
+                                 (done - last_step) * cfg.train.batch_size * n_critic)
+                last_time, last_step = now, done
+                run.append_metrics(record)
+                result.last_record = record
+                bar.set_postfix_str(_postfix(record), refresh=False)
+                if not all(math.isfinite(record[k]) for k in STAT_NAMES):
+                    raise TrainingDiverged(
+                        f"training diverged near step {done}: non-finite losses or statistics; "
+                        f"the last good checkpoint is {run.last_checkpoint}")
+            if done % r.sample_every == 0:
+                save_grid(generate(sampler, z_fixed), run.sample_at(done))
+            if done % r.checkpoint_every == 0 or done == total or stop.requested:
+                _save_checkpoint(state, run, done, keep=r.keep_checkpoints
+                                 and done % r.checkpoint_every == 0)
+            result.steps = done
+            if stop.requested:
+                result.interrupted = True
+                bar.write(f"interrupted: checkpoint saved at step {done}; "
+                          f"continue with: steadygan train --resume {run.path}")
+                return result
+
+    save_grid(generate(sampler, z_fixed), run.sample_at(None))
+    return result
+
+
+def _resume_into(state: GanState, run: RunDir, cfg: TrainConfig) -> int:
+    ckpt = load_checkpoint(run.last_checkpoint)
+    saved = checkpoint_config(ckpt, run.last_checkpoint)
+    if saved.model_signature() != cfg.model_signature():
+        changed = sorted(k for k, v in cfg.model_signature().items()
+                         if saved.model_signature().get(k) != v)
+        raise CheckpointError(f"{run.path}: cannot resume with a different model "
+                              f"(changed: {', '.join(changed)})")
+    step = restore(state, ckpt)
+    run.truncate_metrics(step)
+    return step
+
+
+def _save_checkpoint(state: GanState, run: RunDir, step: int, keep: bool) -> None:
+    ckpt = state_dict(state, step)
+    atomic_save(ckpt, run.last_checkpoint)
+    if keep:
+        atomic_save(ckpt, run.checkpoint_at(step))
+
+
+def _record(window: StatsWindow, step: int, order: BatchOrder, state: GanState,
+            seconds: float, images: int) -> dict[str, Any]:
+    record: dict[str, Any] = {"step": step,
+                              "epoch": round(step * state.cfg.train.n_critic / order.per_epoch, 3)}
+    record.update(window.mean())
+    record["lr_g"] = state.opt_g.param_groups[0]["lr"]
+    record["lr_d"] = state.opt_d.param_groups[0]["lr"]
+    record["img_per_s"] = round(images / max(seconds, 1e-9), 1)
+    record["time"] = time.time()
+    return record
+
+
+def _postfix(record: dict[str, Any]) -> str:
+    d_acc = 0.5 * (record["d_acc_real"] + record["d_acc_fake"])
+    return (f"D-acc {d_acc:.2f} G-acc {record['g_acc']:.2f} "
+            f"loss D {record['loss_d']:.3f} G {record['loss_g']:.3f}")

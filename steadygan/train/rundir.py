@@ -1,0 +1,88 @@
+"""The run directory: the contract between training and everything that reads a run later.
+
+    config.toml              resolved configuration
+    metrics.jsonl            one record every run.log_every steps
+    samples/step_NNNNNN.png  grids from a fixed latent batch; samples/final.png at the end
+    checkpoints/last.pt      latest checkpoint (+ step_NNNNNN.pt when kept)
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from steadygan.config import ConfigError, TrainConfig, dump_toml, load_config
+
+
+class RunDir:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    # ---- locations ------------------------------------------------------------------------
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.toml"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.path / "checkpoints" / "last.pt"
+
+    def checkpoint_at(self, step: int) -> Path:
+        return self.path / "checkpoints" / f"step_{step:06d}.pt"
+
+    def sample_at(self, step: int | None) -> Path:
+        name = "final.png" if step is None else f"step_{step:06d}.png"
+        return self.path / "samples" / name
+
+    # ---- creation ---------------------------------------------------------------------------
+    @staticmethod
+    def default_path() -> Path:
+        return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+
+    def prepare_new(self) -> None:
+        if self.last_checkpoint.exists():
+            raise ConfigError(f"run.out: {self.path} already holds a run; "
+                              f"continue it with --resume {self.path} or choose another --out")
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def write_config(self, cfg: TrainConfig) -> None:
+        _atomic_write_text(self.config_path, dump_toml(cfg))
+
+    def read_config(self) -> TrainConfig:
+        if not self.path.is_dir():
+            raise ConfigError(f"{self.path}: run directory not found")
+        return load_config(self.config_path)
+
+    # ---- metrics ----------------------------------------------------------------------------
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        with self.metrics_path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics_path.exists():
+            return []
+        records = []
+        for line in self.metrics_path.read_text(encoding="utf-8").splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut short by a kill
+        return records
+
+    def truncate_metrics(self, step: int) -> None:
+        """Drop records written after the checkpoint we resume from: they will be rewritten."""
+        kept = [r for r in self.read_metrics() if r.get("step", 0) <= step]
+        _atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

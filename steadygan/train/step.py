@@ -1,0 +1,101 @@
+"""One training step: D on a real batch, D on a separate fake batch, then the G step.
+
+Everything a step measures is returned as one tensor on the device (see STAT_NAMES); nothing here
+reads a value back to the host, so the device never waits for Python.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from steadygan.config import TrainConfig
+from steadygan.train.labels import d_targets
+from steadygan.train.losses import discriminator_loss, generator_loss, r1_penalty
+
+STAT_NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "d_acc_real", "d_acc_fake", "g_acc",
+              "grad_norm_d", "grad_norm_g")
+
+
+@dataclass
+class GanState:
+    """What a step reads and changes; a checkpoint is exactly this plus the step number."""
+
+    cfg: TrainConfig
+    G: nn.Module
+    D: nn.Module
+    G_ema: nn.Module | None
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    noise: torch.Generator  # z and label noise; dropout uses the global generator
+    device: torch.device
+    autocast_dtype: torch.dtype | None = None
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+    def sample_z(self, batch: int) -> torch.Tensor:
+        return torch.randn(batch, self.cfg.model.z_dim, generator=self.noise, device=self.device)
+
+
+def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
+    """n_critic D updates (one per real batch), then one G update. Returns STAT_NAMES values."""
+    t, labels = s.cfg.train, s.cfg.labels
+    for real in real_batches:
+        batch = real.shape[0]
+        with s.autocast():
+            fake = s.G(s.sample_z(batch)).detach()
+        real_t = d_targets(True, batch, labels, s.noise, s.device)
+        fake_t = d_targets(False, batch, labels, s.noise, s.device)
+
+        # (1) D on the real batch and (2) D on a separate fake batch
+        s.opt_d.zero_grad(set_to_none=True)
+        real.requires_grad_(t.r1_gamma > 0)
+        with s.autocast():
+            if t.d_batches == "separate":
+                real_logits, fake_logits = s.D(real), s.D(fake)
+            else:  # "mixed": one batch, so BatchNorm statistics see both
+                real_logits, fake_logits = s.D(torch.cat([real, fake])).split(batch)
+        loss_d = (discriminator_loss(real_logits, real_t, t.loss)
+                  + discriminator_loss(fake_logits, fake_t, t.loss))
+        if t.r1_gamma > 0:
+            loss_d = loss_d + 0.5 * t.r1_gamma * r1_penalty(real_logits, real)
+        loss_d.backward()
+        grad_norm_d = _grad_norm(s.D)
+        s.opt_d.step()
+
+    # (3) G step: fresh z, non-saturating loss against the updated D
+    s.opt_g.zero_grad(set_to_none=True)
+    with s.autocast():
+        g_logits = s.D(s.G(s.sample_z(real_batches[-1].shape[0])))
+    loss_g = generator_loss(g_logits, t.loss)
+    loss_g.backward()
+    grad_norm_g = _grad_norm(s.G)
+    s.opt_g.step()
+
+    real_logits, fake_logits, g_logits = (x.detach().float() for x in (real_logits, fake_logits, g_logits))
+    return torch.stack([
+        loss_d.detach(), loss_g.detach(),
+        torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(),
+        (real_logits > 0).float().mean(), (fake_logits < 0).float().mean(),
+        (g_logits > 0).float().mean(),  # G "accuracy": share of its fakes D calls real
+        grad_norm_d, grad_norm_g,
+    ])
+
+
+def _grad_norm(model: nn.Module) -> torch.Tensor:
+    norms = [p.grad.detach().float().norm() for p in model.parameters() if p.grad is not None]
+    return torch.stack(norms).norm()
+
+
+@torch.no_grad()
+def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """Move the averaged G a step towards G."""
+    for e, p in zip(ema.parameters(), model.parameters()):
+        e.lerp_(p, 1.0 - decay)
+    for e, b in zip(ema.buffers(), model.buffers()):
+        e.copy_(b)  # BatchNorm running statistics follow G directly
