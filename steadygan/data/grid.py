@@ -27,7 +27,8 @@ def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 2) -> 
     if ncol < 1:
         raise ValueError(f"nrow={nrow}: must be >= 1")
     nrows = math.ceil(n / ncol)
-    canvas = np.zeros((c, nrows * (h + padding) + padding, ncol * (w + padding) + padding), np.uint8)
+    height, width = nrows * (h + padding) + padding, ncol * (w + padding) + padding
+    canvas = np.zeros((c, height, width), dtype=np.uint8)
     for i, img in enumerate(images):
         top = padding + (i // ncol) * (h + padding)
         left = padding + (i % ncol) * (w + padding)

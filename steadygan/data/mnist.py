@@ -249,7 +249,8 @@ def load_bundled_mnist() -> tuple[np.ndarray, np.ndarray]:
     """The packaged subset: images uint8 (10000, 28, 28), labels uint8 (10000,), 1000 per digit."""
     path = BUNDLED_PATH
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        # Open the file ourselves: np.load leaks its handle when the zip is bad.
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:
             images, labels = npz["images"], npz["labels"]
     except FileNotFoundError as exc:
         raise DataError(

@@ -39,12 +39,15 @@ def load_dataset(
     training set from data_dir or the default location) or "folder" (every
     image under data_dir).
     """
+    # Messages name the config keys: these values come straight from the config.
     if name not in DATASETS:
-        raise DataError(f"data={name!r}: unknown dataset (expected one of {', '.join(DATASETS)})")
+        raise DataError(
+            f"data.name={name!r}: unknown dataset (expected one of {', '.join(DATASETS)})"
+        )
     if channels not in (1, 3):
-        raise DataError(f"channels={channels}: expected 1 (grayscale) or 3 (RGB)")
+        raise DataError(f"data.channels={channels}: expected 1 (grayscale) or 3 (RGB)")
     if image_size < 1:
-        raise DataError(f"image_size={image_size}: must be a positive number of pixels")
+        raise DataError(f"data.image_size={image_size}: must be a positive number of pixels")
     if name == "folder":
         if data_dir is None:
             raise DataError("data.dir: required for data=folder")

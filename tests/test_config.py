@@ -1,0 +1,76 @@
+import pytest
+
+from steadygan.config import ConfigError, TrainConfig, dump_toml, load_config
+
+
+def test_defaults_validate_and_follow_the_dcgan_recipe():
+    cfg = TrainConfig().validate()
+    assert cfg.train.lr_g <= 2e-4 and cfg.train.lr_d <= 2e-4
+    assert cfg.train.beta1 == 0.5
+    assert cfg.model.d_dropout > 0
+    assert cfg.train.d_batches == "separate"
+    assert 0 < cfg.labels.flip <= 0.1 and 0 < cfg.labels.smooth <= 0.1
+
+
+def test_toml_round_trip(tmp_path):
+    cfg = TrainConfig().with_overrides(["train.lr_d=1e-4", "model.d_head=patch", "run.out=a b\"c"])
+    path = tmp_path / "c.toml"
+    path.write_text(dump_toml(cfg))
+    assert load_config(path) == cfg
+
+
+def test_overrides_are_typed():
+    cfg = TrainConfig().with_overrides(["train.lr_d=1e-4", "labels.one_sided=false",
+                                        "train.steps=7", "train.epochs=3", "data.dir=/x"])
+    assert cfg.train.lr_d == 1e-4 and cfg.labels.one_sided is False
+    assert cfg.train.steps == 7 and isinstance(cfg.train.epochs, float) and cfg.data.dir == "/x"
+
+
+@pytest.mark.parametrize("assignment, fragment", [
+    ("train.lr_d=-1e-4", "train.lr_d"),
+    ("labels.flip=0.6", "labels.flip"),
+    ("data.image_size=48", "data.image_size"),
+    ("train.lrd=1e-4", "unknown setting 'train.lrd'"),
+    ("nosection.x=1", "unknown section 'nosection'"),
+    ("train.batch_size=abc", "train.batch_size must be an integer"),
+    ("train.ema=3", "train.ema must be true or false"),
+    ("train.loss=wgan", "train.loss"),
+    ("model.d_norm=layer", "model.d_norm"),
+    ("data.channels=2", "data.channels"),
+    ("train.beta1=1.0", "train.beta1"),
+    ("train.lr_g=nan", "train.lr_g"),
+    ("run.log_every=0", "run.log_every"),
+    ("data.name=folder", "data.dir"),
+    ("lr_d=1", "expected section.key=value"),
+])
+def test_invalid_values_are_refused_with_the_setting_named(assignment, fragment):
+    with pytest.raises(ConfigError, match=None) as info:
+        TrainConfig().with_overrides([assignment]).validate()
+    message = str(info.value)
+    assert fragment in message and "\n" not in message
+
+
+def test_patch_size_must_fit_the_image_size():
+    TrainConfig().with_overrides(["model.d_head=patch", "model.patch_size=14"]).validate()
+    with pytest.raises(ConfigError, match="model.patch_size"):
+        TrainConfig().with_overrides(["model.d_head=patch", "model.patch_size=5"]).validate()
+
+
+def test_bad_config_files(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[train\nlr_d = 1")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text("[train]\nlr_dd = 1e-4\n")
+    with pytest.raises(ConfigError, match="unknown setting 'train.lr_dd'"):
+        load_config(wrong)
+
+
+def test_total_steps_from_epochs():
+    cfg = TrainConfig().with_overrides(["train.batch_size=100", "train.epochs=2"])
+    assert cfg.total_steps(1000) == 20
+    assert cfg.with_overrides(["train.n_critic=2"]).total_steps(1000) == 10
+    assert cfg.with_overrides(["train.steps=5"]).total_steps(1000) == 5
