@@ -14,3 +14,18 @@ def mnist_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"MNIST not found at {path} (set STEADYGAN_MNIST_DIR)")
     return path
+
+
+TINY_SETTINGS = [
+    "model.g_width=16", "model.d_width=8", "model.z_dim=16", "train.batch_size=16",
+    "train.steps=24", "run.log_every=4", "run.sample_every=12", "run.checkpoint_every=6",
+    "run.progress=false", "train.device=cpu",
+]
+
+
+@pytest.fixture
+def tiny_cfg(tmp_path):
+    """A seconds-long configuration on the bundled MNIST subset, writing to tmp_path/run."""
+    from steadygan.config import TrainConfig
+
+    return TrainConfig().with_overrides(TINY_SETTINGS + [f"run.out={tmp_path / 'run'}"])

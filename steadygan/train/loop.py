@@ -46,7 +46,9 @@ class RunResult:
 def build_state(cfg: TrainConfig, device: torch.device) -> GanState:
     torch.manual_seed(cfg.train.seed)  # model init and dropout draw from the global stream
     G, D = build_models(cfg.model, cfg.data.image_size, cfg.data.channels)
-    G, D = G.to(device), D.to(device)
+    # channels_last: faster convolutions on CPU (oneDNN) and tensor cores on CUDA
+    G = G.to(device, memory_format=torch.channels_last)
+    D = D.to(device, memory_format=torch.channels_last)
     G_ema = copy.deepcopy(G).eval().requires_grad_(False) if cfg.train.ema else None
     t = cfg.train
     opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2))
@@ -84,6 +86,13 @@ class StatsWindow:
         self.sum += stats
         self.count += 1
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"sum": self.sum.cpu(), "count": self.count}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.sum.copy_(state["sum"])
+        self.count = int(state["count"])
+
     def mean(self) -> dict[str, float]:
         values = (self.sum / max(self.count, 1)).tolist()
         self.sum.zero_()
@@ -113,6 +122,11 @@ class StopOnSignal:
     def __exit__(self, *exc: Any) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+
+
+def to_model_input(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (B, C, H, W) -> float in [-1, 1], channels_last like the models."""
+    return (images.float().div_(127.5).sub_(1.0)).contiguous(memory_format=torch.channels_last)
 
 
 def ema_decay_at(step: int, decay: float) -> float:
@@ -152,9 +166,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
     data = torch.from_numpy(images).to(device)
 
     state = build_state(cfg, device)
+    window = StatsWindow(device)
     start = 0
     if resume:
-        start = _resume_into(state, run, cfg)
+        start = _resume_into(state, window, run, cfg)
     else:
         run.prepare_new()
     run.write_config(cfg)
@@ -162,7 +177,6 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
     total = cfg.total_steps(n_images)
     order = BatchOrder(n_images, cfg.train.batch_size, cfg.train.seed, device)
     z_fixed = fixed_latents(cfg, device)
-    window = StatsWindow(device)
     sampler = state.G_ema if state.G_ema is not None else state.G
     n_critic, r = cfg.train.n_critic, cfg.run
     result = RunResult(run.path, start)
@@ -171,7 +185,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
     with StopOnSignal() as stop, tqdm(total=total, initial=start, disable=not r.progress,
                                        desc="train", unit="step", dynamic_ncols=True) as bar:
         for step in range(start, total):
-            reals = [data[order.indices(step * n_critic + i)].float().div_(127.5).sub_(1.0)
+            reals = [to_model_input(data[order.indices(step * n_critic + i)])
                      for i in range(n_critic)]
             window.add(train_step(state, reals))
             if state.G_ema is not None:
@@ -194,7 +208,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
             if done % r.sample_every == 0:
                 save_grid(generate(sampler, z_fixed), run.sample_at(done))
             if done % r.checkpoint_every == 0 or done == total or stop.requested:
-                _save_checkpoint(state, run, done, keep=r.keep_checkpoints
+                _save_checkpoint(state, window, run, done, keep=r.keep_checkpoints
                                  and done % r.checkpoint_every == 0)
             result.steps = done
             if stop.requested:
@@ -207,7 +221,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
     return result
 
 
-def _resume_into(state: GanState, run: RunDir, cfg: TrainConfig) -> int:
+def _resume_into(state: GanState, window: StatsWindow, run: RunDir, cfg: TrainConfig) -> int:
     ckpt = load_checkpoint(run.last_checkpoint)
     saved = checkpoint_config(ckpt, run.last_checkpoint)
     if saved.model_signature() != cfg.model_signature():
@@ -216,12 +230,15 @@ def _resume_into(state: GanState, run: RunDir, cfg: TrainConfig) -> int:
         raise CheckpointError(f"{run.path}: cannot resume with a different model "
                               f"(changed: {', '.join(changed)})")
     step = restore(state, ckpt)
+    window.load_state_dict(ckpt["stats_window"])  # a partly filled logging window goes on
     run.truncate_metrics(step)
     return step
 
 
-def _save_checkpoint(state: GanState, run: RunDir, step: int, keep: bool) -> None:
+def _save_checkpoint(state: GanState, window: StatsWindow, run: RunDir, step: int,
+                     keep: bool) -> None:
     ckpt = state_dict(state, step)
+    ckpt["stats_window"] = window.state_dict()
     atomic_save(ckpt, run.last_checkpoint)
     if keep:
         atomic_save(ckpt, run.checkpoint_at(step))

@@ -45,10 +45,12 @@ class GanState:
 def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
     """n_critic D updates (one per real batch), then one G update. Returns STAT_NAMES values."""
     t, labels = s.cfg.train, s.cfg.labels
-    for real in real_batches:
+    for i, real in enumerate(real_batches):
         batch = real.shape[0]
-        with s.autocast():
-            fake = s.G(s.sample_z(batch)).detach()
+        last = i == len(real_batches) - 1
+        # The last fake batch is reused by the G step (as in pytorch-examples), so keep its graph.
+        with s.autocast(), torch.set_grad_enabled(last):
+            fake = s.G(s.sample_z(batch))
         real_t = d_targets(True, batch, labels, s.noise, s.device)
         fake_t = d_targets(False, batch, labels, s.noise, s.device)
 
@@ -57,9 +59,9 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
         real.requires_grad_(t.r1_gamma > 0)
         with s.autocast():
             if t.d_batches == "separate":
-                real_logits, fake_logits = s.D(real), s.D(fake)
+                real_logits, fake_logits = s.D(real), s.D(fake.detach())
             else:  # "mixed": one batch, so BatchNorm statistics see both
-                real_logits, fake_logits = s.D(torch.cat([real, fake])).split(batch)
+                real_logits, fake_logits = s.D(torch.cat([real, fake.detach()])).split(batch)
         loss_d = (discriminator_loss(real_logits, real_t, t.loss)
                   + discriminator_loss(fake_logits, fake_t, t.loss))
         if t.r1_gamma > 0:
@@ -68,10 +70,10 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
         grad_norm_d = _grad_norm(s.D)
         s.opt_d.step()
 
-    # (3) G step: fresh z, non-saturating loss against the updated D
+    # (3) G step: the same fakes, judged by the updated D, non-saturating loss
     s.opt_g.zero_grad(set_to_none=True)
     with s.autocast():
-        g_logits = s.D(s.G(s.sample_z(real_batches[-1].shape[0])))
+        g_logits = s.D(fake)
     loss_g = generator_loss(g_logits, t.loss)
     loss_g.backward()
     grad_norm_g = _grad_norm(s.G)

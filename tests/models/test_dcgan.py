@@ -19,7 +19,7 @@ def test_generator_output_shape_and_range(size, channels, upsample):
     x = G(torch.randn(3, 100))
     assert x.shape == (3, channels, size, size)
     assert x.min() >= -1 and x.max() <= 1
-    assert not any(isinstance(m, torch.nn.Dropout) for m in G.modules())
+    assert not any(isinstance(m, (torch.nn.Dropout, torch.nn.Dropout2d)) for m in G.modules())
 
 
 @pytest.mark.parametrize("size", [28, 32, 64])
@@ -44,7 +44,7 @@ def test_reference_architecture_widths_and_init():
     assert [c.out_channels for c in d_convs] == [64, 128, 1]
     std = convs[1].weight.std().item()
     assert 0.015 < std < 0.025  # N(0, 0.02)
-    assert any(isinstance(m, torch.nn.Dropout) for m in D.modules())
+    assert any(isinstance(m, torch.nn.Dropout2d) for m in D.modules())
     assert any(isinstance(m, torch.nn.LeakyReLU) for m in D.modules())
 
 

@@ -1,0 +1,202 @@
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from steadygan.config import ConfigError
+from steadygan.train.checkpoint import CheckpointError, load_checkpoint
+from steadygan.train.loop import train
+from steadygan.train.step import STAT_NAMES
+
+from conftest import PROJECT_ROOT, TINY_SETTINGS
+
+
+def _metrics(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def _assert_same_state(a: Path, b: Path) -> None:
+    ca, cb = load_checkpoint(a), load_checkpoint(b)
+    assert ca["step"] == cb["step"]
+    for key in ("G", "D", "G_ema"):
+        for name, tensor in ca[key].items():
+            assert torch.equal(tensor, cb[key][name]), f"{key}.{name} differs"
+    for key in ("opt_g", "opt_d"):
+        for pid, state in ca[key]["state"].items():
+            for name, value in state.items():
+                assert torch.equal(value, cb[key]["state"][pid][name]), f"{key} {pid} {name}"
+
+
+def test_a_short_run_writes_the_whole_run_directory(tiny_cfg):
+    result = train(tiny_cfg)
+    run = result.run_dir
+    assert result.steps == 24 and not result.interrupted
+    assert (run / "config.toml").is_file()
+    records = _metrics(run)
+    assert [r["step"] for r in records] == [4, 8, 12, 16, 20, 24]
+    for r in records:
+        assert all(math.isfinite(r[k]) for k in STAT_NAMES)
+        assert 0 <= r["d_acc_real"] <= 1 and 0 <= r["g_acc"] <= 1 and 0 < r["d_real"] < 1
+        assert r["lr_g"] == 2e-4 and r["lr_d"] == 2e-4
+    assert Image.open(run / "samples" / "step_000012.png").size == (8 * 28 + 18, 8 * 28 + 18)
+    assert (run / "samples" / "final.png").is_file()
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 24
+
+
+def test_the_same_seed_gives_the_same_weights(tiny_cfg, tmp_path):
+    first = train(tiny_cfg.with_overrides(["train.steps=6"])).run_dir
+    second = train(tiny_cfg.with_overrides(["train.steps=6", f"run.out={tmp_path / 'b'}"])).run_dir
+    _assert_same_state(first / "checkpoints/last.pt", second / "checkpoints/last.pt")
+
+
+def test_real_training_keeps_d_and_g_accuracies_balanced(tmp_path):
+    """The default architecture and stabilizers on the bundled MNIST subset, 200 steps."""
+    from steadygan.config import TrainConfig
+
+    cfg = TrainConfig().with_overrides([
+        "train.steps=200", "train.batch_size=32", "run.log_every=10", "run.progress=false",
+        "train.device=cpu", "run.sample_every=1000", "run.checkpoint_every=1000",
+        f"run.out={tmp_path / 'run'}"])
+    records = _metrics(train(cfg).run_dir)
+    d_acc = np.mean([0.5 * (r["d_acc_real"] + r["d_acc_fake"]) for r in records])
+    g_acc = np.mean([r["g_acc"] for r in records])
+    assert 0.05 < d_acc < 0.95, d_acc
+    assert 0.05 < g_acc < 0.95, g_acc
+    assert records[-1]["grad_norm_g"] > 0
+
+
+@pytest.mark.parametrize("settings", [
+    ["train.loss=hinge"], ["train.loss=lsgan"], ["model.d_head=patch", "model.patch_size=14"],
+    ["train.d_batches=mixed"], ["train.r1_gamma=1.0"], ["train.n_critic=2"],
+    ["model.d_norm=spectral"], ["train.ema=false"], ["model.g_upsample=upsample_conv"],
+    ["model.d_minibatch_std=true", "model.d_norm=none"], ["train.precision=bf16"],
+    ["labels.flip=0", "labels.smooth=0"],
+])
+def test_every_technique_trains(tiny_cfg, settings):
+    result = train(tiny_cfg.with_overrides(["train.steps=4", "run.log_every=2"] + settings))
+    record = result.last_record
+    assert result.steps == 4 and all(math.isfinite(record[k]) for k in STAT_NAMES)
+
+
+def test_trains_on_a_folder_of_rgb_images_at_64px(tiny_cfg, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(20):
+        Image.fromarray(rng.integers(0, 255, (80, 96, 3), dtype=np.uint8)).save(folder / f"{i}.jpg")
+    cfg = tiny_cfg.with_overrides(["data.name=folder", f"data.dir={folder}", "data.image_size=64",
+                                   "data.channels=3", "train.steps=3", "run.log_every=1"])
+    run = train(cfg).run_dir
+    assert Image.open(run / "samples" / "final.png").mode == "RGB"
+
+
+def test_a_run_directory_is_never_overwritten(tiny_cfg):
+    train(tiny_cfg.with_overrides(["train.steps=2"]))
+    with pytest.raises(ConfigError, match="already holds a run"):
+        train(tiny_cfg.with_overrides(["train.steps=2"]))
+
+
+def test_resume_refuses_a_different_model(tiny_cfg):
+    train(tiny_cfg.with_overrides(["train.steps=6"]))
+    with pytest.raises(CheckpointError, match="different model.*g_width"):
+        train(tiny_cfg.with_overrides(["train.steps=12", "model.g_width=32"]), resume=True)
+
+
+def test_batch_larger_than_the_dataset_is_refused(tiny_cfg, tmp_path):
+    folder = tmp_path / "few"
+    folder.mkdir()
+    for i in range(3):
+        Image.new("L", (28, 28), i * 50).save(folder / f"{i}.png")
+    cfg = tiny_cfg.with_overrides(["data.name=folder", f"data.dir={folder}"])
+    with pytest.raises(ConfigError, match="train.batch_size"):
+        train(cfg)
+
+
+# ---- interruption: subprocesses, killed the way users and machines kill them ----------------
+
+def _train_cmd(out: Path, steps: int, *extra: str) -> list[str]:
+    settings = [s for s in TINY_SETTINGS if not s.startswith("train.steps")]
+    cmd = [sys.executable, "-m", "steadygan", "train", "--out", str(out), "--steps", str(steps)]
+    for s in settings + list(extra):
+        cmd += ["--set", s]
+    return cmd
+
+
+def _env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "OMP_NUM_THREADS": "1"}
+
+
+def _wait_for_checkpoint(proc: subprocess.Popen, path: Path, timeout: float = 60.0) -> None:
+    deadline = time.time() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.time() < deadline, "no checkpoint appeared"
+        time.sleep(0.02)
+
+
+def test_resume_after_sigkill_ends_with_the_same_state(tmp_path):
+    steps = 60
+    reference = tmp_path / "uninterrupted"
+    subprocess.run(_train_cmd(reference, steps), env=_env(), check=True, capture_output=True)
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(_train_cmd(killed, steps), env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    _wait_for_checkpoint(proc, killed / "checkpoints" / "last.pt")
+    time.sleep(0.15)  # kill at some moment between checkpoints
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    saved_step = load_checkpoint(killed / "checkpoints" / "last.pt")["step"]
+    assert saved_step < steps
+
+    resumed = subprocess.run([sys.executable, "-m", "steadygan", "train", "--resume", str(killed),
+                              "--no-progress"], env=_env(), capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    _assert_same_state(reference / "checkpoints/last.pt", killed / "checkpoints/last.pt")
+    # the metrics log holds each step once and the same statistics as the uninterrupted run
+    timeless = lambda rs: [{k: v for k, v in r.items() if k not in ("time", "img_per_s")} for r in rs]
+    assert timeless(_metrics(killed)) == timeless(_metrics(reference))
+
+
+def test_ctrl_c_saves_a_checkpoint_at_a_step_boundary(tmp_path):
+    run = tmp_path / "run"
+    proc = subprocess.Popen(_train_cmd(run, 100_000), env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    _wait_for_checkpoint(proc, run / "checkpoints" / "last.pt")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "--resume" in out + err
+    ckpt = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert ckpt["step"] == _metrics(run)[-1]["step"]
+
+
+def test_a_checkpoint_write_killed_midway_leaves_the_previous_one_loadable(tiny_cfg):
+    run = train(tiny_cfg.with_overrides(["train.steps=6"])).run_dir
+    last = run / "checkpoints" / "last.pt"
+    before = last.read_bytes()
+    script = f"""
+import os, torch
+from pathlib import Path
+from steadygan.train import checkpoint
+from steadygan.train.checkpoint import load_checkpoint
+def dying_save(obj, f):
+    f.write(b"half a checkpoint")
+    f.flush()
+    os._exit(9)  # the process dies mid-write, like a SIGKILL or power loss
+checkpoint.torch.save = dying_save
+checkpoint.atomic_save(load_checkpoint(Path({str(last)!r})), Path({str(last)!r}))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], env=_env())
+    assert proc.returncode == 9
+    assert last.read_bytes() == before
+    assert load_checkpoint(last)["step"] == 6
