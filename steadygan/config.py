@@ -72,7 +72,7 @@ class TrainSection:
 
 @dataclass
 class LabelSection:
-    flip: float = 0.05  # probability that a D target is swapped real <-> fake
+    flip: float = 0.1  # probability that a D target is swapped real <-> fake
     smooth: float = 0.1  # soft labels: real in [1 - s, 1], fake in [0, s]
     one_sided: bool = True  # smooth only the real labels
 

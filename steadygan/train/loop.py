@@ -51,8 +51,9 @@ def build_state(cfg: TrainConfig, device: torch.device) -> GanState:
     D = D.to(device, memory_format=torch.channels_last)
     G_ema = copy.deepcopy(G).eval().requires_grad_(False) if cfg.train.ema else None
     t = cfg.train
-    opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2))
-    opt_d = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2))
+    fused = {"fused": True} if device.type == "cuda" else {}  # one kernel for the whole update
+    opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2), **fused)
+    opt_d = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2), **fused)
     noise = torch.Generator(device=device)
     noise.manual_seed(t.seed + 1)
     return GanState(cfg, G, D, G_ema, opt_g, opt_d, noise, device, autocast_dtype(t, device))

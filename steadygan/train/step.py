@@ -90,14 +90,13 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
 
 
 def _grad_norm(model: nn.Module) -> torch.Tensor:
-    norms = [p.grad.detach().float().norm() for p in model.parameters() if p.grad is not None]
-    return torch.stack(norms).norm()
+    grads = [p.grad.detach() for p in model.parameters() if p.grad is not None]
+    return torch.stack(torch._foreach_norm(grads)).float().norm()  # one launch per group
 
 
 @torch.no_grad()
 def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
     """Move the averaged G a step towards G."""
-    for e, p in zip(ema.parameters(), model.parameters()):
-        e.lerp_(p, 1.0 - decay)
-    for e, b in zip(ema.buffers(), model.buffers()):
-        e.copy_(b)  # BatchNorm running statistics follow G directly
+    torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1.0 - decay)
+    # BatchNorm running statistics follow G directly
+    torch._foreach_copy_(list(ema.buffers()), list(model.buffers()))

@@ -200,3 +200,14 @@ checkpoint.atomic_save(load_checkpoint(Path({str(last)!r})), Path({str(last)!r})
     assert proc.returncode == 9
     assert last.read_bytes() == before
     assert load_checkpoint(last)["step"] == 6
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_trains_on_cuda_with_bf16_and_resumes(tiny_cfg):
+    cfg = tiny_cfg.with_overrides(["train.device=cuda", "train.precision=auto", "train.steps=12"])
+    result = train(cfg)
+    assert all(math.isfinite(result.last_record[k]) for k in STAT_NAMES)
+    ckpt = load_checkpoint(result.run_dir / "checkpoints" / "last.pt")
+    assert "cuda" in ckpt["rng"] and ckpt["step"] == 12
+    resumed = train(cfg.with_overrides(["train.steps=18"]), resume=True)
+    assert resumed.steps == 18

@@ -1,0 +1,68 @@
+"""A plain DCGAN training loop, written the way most users write it (pytorch-examples style).
+
+The baseline every steadygan benchmark is measured against: a TensorDataset + DataLoader, the
+batch copied to the device each step, fixed 0/1 labels, D on real then on fake, the G step reusing
+the fakes, and `.item()` reads for logging every step. It uses steadygan's model builders so that
+both loops train exactly the same networks.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from steadygan.config import TrainConfig
+from steadygan.data.sources import load_dataset
+from steadygan.models.dcgan import build_models
+
+
+def reference_throughput(cfg: TrainConfig, device: torch.device, seconds: float,
+                         warmup_steps: int = 10) -> float:
+    """Images per second through full D + G steps of the plain loop."""
+    torch.manual_seed(cfg.train.seed)
+    images, _ = load_dataset(cfg.data.name, cfg.data.dir or None, cfg.data.image_size,
+                             cfg.data.channels)
+    dataset = TensorDataset(torch.from_numpy(images).float() / 127.5 - 1.0)
+    loader = DataLoader(dataset, batch_size=cfg.train.batch_size, shuffle=True, drop_last=True)
+    netG, netD = build_models(cfg.model, cfg.data.image_size, cfg.data.channels)
+    netG, netD = netG.to(device), netD.to(device)
+    criterion = nn.BCEWithLogitsLoss()
+    t = cfg.train
+    optimizerD = torch.optim.Adam(netD.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2))
+    optimizerG = torch.optim.Adam(netG.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2))
+
+    steps, images_done, start = 0, 0, None
+    while True:
+        for (data,) in loader:
+            real = data.to(device)
+            b = real.size(0)
+            # (1) update D: maximize log(D(x)) + log(1 - D(G(z)))
+            netD.zero_grad()
+            label = torch.full((b,), 1.0, device=device)
+            output = netD(real).view(-1)
+            errD_real = criterion(output, label)
+            errD_real.backward()
+            noise = torch.randn(b, cfg.model.z_dim, 1, 1, device=device)
+            fake = netG(noise)
+            label.fill_(0.0)
+            output = netD(fake.detach()).view(-1)
+            errD_fake = criterion(output, label)
+            errD_fake.backward()
+            optimizerD.step()
+            # (2) update G: maximize log(D(G(z)))
+            netG.zero_grad()
+            label.fill_(1.0)
+            output = netD(fake).view(-1)
+            errG = criterion(output, label)
+            errG.backward()
+            optimizerG.step()
+            _log = (errD_real.item() + errD_fake.item(), errG.item())  # what users print
+            steps += 1
+            if steps == warmup_steps:
+                start = time.perf_counter()
+            elif start is not None:
+                images_done += b
+                if time.perf_counter() - start >= seconds:
+                    return images_done / (time.perf_counter() - start)

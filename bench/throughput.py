@@ -1,0 +1,85 @@
+"""Throughput: steadygan's training loop against the plain reference loop, in one process.
+
+    python bench/throughput.py --device cpu --batch 128 --seconds 20
+
+Both train the same model on the bundled MNIST subset; images per second count images through full
+D + G steps. The reference runs first, steadygan second, then both again (A B A B) and the median of
+each is reported, because these machines are noisy. Prints a table and one JSON line.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reference import reference_throughput  # noqa: E402
+
+from steadygan.config import TrainConfig  # noqa: E402
+from steadygan.train.device import resolve_device  # noqa: E402
+from steadygan.train.loop import train  # noqa: E402
+from steadygan.train.rundir import RunDir  # noqa: E402
+
+
+def steadygan_throughput(cfg: TrainConfig, seconds: float, expected_rate: float) -> float:
+    """Run the real `train()` (logging, samples, checkpoints included) and read its own timing."""
+    steps = max(60, int(expected_rate * seconds / cfg.train.batch_size))
+    with tempfile.TemporaryDirectory() as tmp:
+        run_cfg = cfg.with_overrides([f"train.steps={steps}", f"run.log_every={max(steps // 10, 1)}",
+                                      f"run.out={tmp}/run", "run.progress=false"])
+        records = RunDir(train(run_cfg).run_dir).read_metrics()
+    first, last = records[0], records[-1]  # the first interval holds the warm-up
+    return (last["step"] - first["step"]) * cfg.train.batch_size / (last["time"] - first["time"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--image-size", type=int, default=28)
+    parser.add_argument("--seconds", type=float, default=20.0, help="per measurement")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    args = parser.parse_args()
+
+    device = resolve_device(args.device)
+    cfg = TrainConfig().with_overrides([
+        f"train.batch_size={args.batch}", f"data.image_size={args.image_size}",
+        f"train.device={device}", *args.overrides]).validate()
+    ref_rates, sg_rates = [], []
+    for _ in range(args.repeats):
+        ref_rates.append(reference_throughput(cfg, device, args.seconds))
+        sg_rates.append(steadygan_throughput(cfg, args.seconds, 2 * ref_rates[-1]))
+    ref, sg = statistics.median(ref_rates), statistics.median(sg_rates)
+    result = {
+        "date": time.strftime("%Y-%m-%d"), "device": _device_name(device),
+        "torch": torch.__version__, "threads": torch.get_num_threads(), "batch": args.batch,
+        "image_size": args.image_size, "reference_img_s": round(ref, 1),
+        "steadygan_img_s": round(sg, 1), "ratio": round(sg / ref, 2),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    if device.type == "cuda":
+        result["peak_gpu_alloc_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    print(f"{'loop':<12}{'images/s':>12}")
+    print(f"{'reference':<12}{ref:>12.0f}")
+    print(f"{'steadygan':<12}{sg:>12.0f}")
+    print(f"ratio {sg / ref:.2f}x on {result['device']} (batch {args.batch})")
+    print(json.dumps(result))
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.processor() or platform.machine()} cpu"
+
+
+if __name__ == "__main__":
+    main()

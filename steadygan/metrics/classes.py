@@ -1,0 +1,79 @@
+"""Which digits a generator draws, read from the classifier's probabilities.
+
+Rules (the same everywhere the project counts successes):
+
+- class histogram: share of all samples whose most probable class is c
+  (every sample votes, confident or not, as in the PacGAN / VEEGAN mode KL);
+- class_kl: KL(histogram || uniform over the classes), 0 for a perfectly
+  balanced generator, ln(10) = 2.303 when every sample is one digit;
+- classes_covered: classes c for which confident predictions (max probability
+  >= min_confidence, default 0.9) of c make up at least min_share (default 1 %)
+  of *all* samples. Counting against all samples, not only the confident ones,
+  keeps a generator of noise, with a handful of stray confident votes, from
+  covering every class;
+- mean_confidence: mean over samples of the highest class probability.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from steadygan.metrics.inputs import MetricInputError
+
+MIN_CONFIDENCE = 0.9
+MIN_SHARE = 0.01
+
+
+class ClassMetrics(NamedTuple):
+    classes_covered: int
+    class_kl: float
+    mean_confidence: float
+    histogram: np.ndarray  # (C,) share of samples predicted as each class
+
+
+def validate_proba(proba: object, name: str = "proba") -> np.ndarray:
+    """Return proba as float64 (N, C) rows of probabilities, or raise MetricInputError."""
+    if not isinstance(proba, np.ndarray) or proba.ndim != 2 or 0 in proba.shape:
+        shape = getattr(proba, "shape", type(proba).__name__)
+        raise MetricInputError(f"{name}: expected a numpy array (N, C) with N, C >= 1, got {shape}")
+    p = proba.astype(np.float64, copy=False)
+    if not np.isfinite(p).all() or (p < 0).any():
+        raise MetricInputError(f"{name}: probabilities must be finite and non-negative")
+    worst = float(np.abs(p.sum(axis=1) - 1).max())
+    if worst > 1e-3:
+        raise MetricInputError(
+            f"{name}: rows must sum to 1 (off by up to {worst:.3g}); pass softmax output"
+        )
+    return p
+
+
+def class_histogram(proba: np.ndarray) -> np.ndarray:
+    """Share of samples whose most probable class is c, shape (C,)."""
+    p = validate_proba(proba)
+    return np.bincount(p.argmax(axis=1), minlength=p.shape[1]) / len(p)
+
+
+def kl_to_uniform(histogram: np.ndarray) -> float:
+    """KL(h || uniform) in nats; empty classes contribute 0 (0 log 0 = 0)."""
+    h = np.asarray(histogram, np.float64)
+    nz = h[h > 0]
+    return float((nz * np.log(nz * len(h))).sum())
+
+
+def class_metrics(
+    proba: np.ndarray, min_share: float = MIN_SHARE, min_confidence: float = MIN_CONFIDENCE
+) -> ClassMetrics:
+    """Classes covered, KL of the class histogram to uniform, and mean confidence."""
+    p = validate_proba(proba)
+    top = p.max(axis=1)
+    pred = p.argmax(axis=1)
+    confident = np.bincount(pred[top >= min_confidence], minlength=p.shape[1])
+    histogram = np.bincount(pred, minlength=p.shape[1]) / len(p)
+    return ClassMetrics(
+        classes_covered=int((confident >= min_share * len(p)).sum()),
+        class_kl=kl_to_uniform(histogram),
+        mean_confidence=float(top.mean()),
+        histogram=histogram,
+    )

@@ -1,0 +1,76 @@
+"""Validation shared by every metric: images are uint8 0..255, one channel, 28x28."""
+
+from __future__ import annotations
+
+import numpy as np
+
+IMAGE_SIZE = 28
+
+
+class MetricInputError(ValueError):
+    """Images a metric cannot use; the message is one line saying what is wrong."""
+
+
+def validate_images(images: object, name: str = "images") -> np.ndarray:
+    """Return images as a uint8 (N, 28, 28) array, or raise MetricInputError.
+
+    Accepts (N, 28, 28) or (N, 1, 28, 28). Refuses float input rather than
+    guessing its range: generators output [-1, 1], metrics want 0..255.
+    """
+    if not isinstance(images, np.ndarray):
+        raise MetricInputError(
+            f"{name}: expected a numpy uint8 array, got {type(images).__name__}"
+        )
+    if images.dtype != np.uint8:
+        hint = (
+            " (convert generator output in [-1, 1] with ((x + 1) * 127.5).round().clip(0, 255))"
+            if np.issubdtype(images.dtype, np.floating)
+            else ""
+        )
+        raise MetricInputError(f"{name}: expected dtype uint8 (0..255), got {images.dtype}{hint}")
+    if images.ndim == 4:
+        if images.shape[1] != 1:
+            raise MetricInputError(
+                f"{name}: expected 1 channel (grayscale), got {images.shape[1]} "
+                f"in shape {images.shape} (channels go in axis 1)"
+            )
+        images = images[:, 0]
+    elif images.ndim != 3:
+        raise MetricInputError(
+            f"{name}: expected shape (N, 28, 28) or (N, 1, 28, 28), got {images.shape}"
+        )
+    if images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise MetricInputError(
+            f"{name}: expected {IMAGE_SIZE}x{IMAGE_SIZE} images, got "
+            f"{images.shape[1]}x{images.shape[2]} in shape {images.shape}"
+        )
+    if images.shape[0] == 0:
+        raise MetricInputError(f"{name}: no images (N == 0)")
+    return images
+
+
+def validate_features(features: object, name: str = "features", min_n: int = 1) -> np.ndarray:
+    """Return features as a finite float64 (N, D) array with N >= min_n, or raise."""
+    if not isinstance(features, np.ndarray):
+        raise MetricInputError(f"{name}: expected a numpy array, got {type(features).__name__}")
+    dtype = features.dtype
+    if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)):
+        raise MetricInputError(f"{name}: expected real numbers, got dtype {features.dtype}")
+    if features.ndim != 2 or features.shape[1] == 0:
+        raise MetricInputError(f"{name}: expected shape (N, D) with D >= 1, got {features.shape}")
+    if features.shape[0] < min_n:
+        raise MetricInputError(
+            f"{name}: {features.shape[0]} samples, this metric needs at least {min_n}"
+        )
+    features = features.astype(np.float64, copy=False)
+    if not np.isfinite(features).all():
+        bad = int((~np.isfinite(features)).any(axis=1).sum())
+        raise MetricInputError(f"{name}: {bad} of {features.shape[0]} rows hold NaN or inf")
+    return features
+
+
+def check_same_dim(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> None:
+    if a.shape[1] != b.shape[1]:
+        raise MetricInputError(
+            f"{names[0]} has {a.shape[1]}-d features but {names[1]} has {b.shape[1]}-d"
+        )

@@ -1,0 +1,61 @@
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+from steadygan.data.mnist import load_mnist
+from steadygan.metrics.classifier import embed, load_classifier, weights_hash
+from steadygan.metrics.domain import METRICS, evaluate_images
+from steadygan.metrics.inputs import MetricInputError
+from steadygan.metrics.reference import Embedding
+
+N = 2000
+KEYS = {
+    "fid", "kid_mean", "kid_std", "precision", "recall", "density", "coverage",
+    "classes_covered", "class_kl", "mean_confidence", "n",
+}
+
+
+@lru_cache(maxsize=1)
+def _reference(mnist_dir) -> Embedding:
+    images, _ = load_mnist(mnist_dir, "test")
+    feats, proba = embed(load_classifier(), images[:N])
+    return Embedding(feats, proba, weights_hash())
+
+
+@pytest.fixture
+def reference(mnist_dir) -> Embedding:
+    return _reference(mnist_dir)
+
+
+def test_real_training_images_score_like_the_test_set(reference, mnist_dir):
+    images, _ = load_mnist(mnist_dir, "train")
+    r = evaluate_images(images[:N], reference=reference, n_ref=N)
+    assert set(r) == KEYS and r["n"] == N
+    assert r["fid"] < 1.0
+    assert abs(r["kid_mean"]) < 0.01
+    assert r["classes_covered"] == 10 and r["class_kl"] < 0.01
+    assert r["precision"] > 0.8 and r["recall"] > 0.8
+    assert r["coverage"] > 0.9 and r["mean_confidence"] > 0.97
+
+
+def test_uniform_noise_scores_badly(reference):
+    noise = np.random.default_rng(0).integers(0, 256, (500, 28, 28), dtype=np.uint8)
+    r = evaluate_images(noise, reference=reference, n_ref=N, metrics=["fid", "prdc", "classes"])
+    assert r["fid"] > 100 and r["precision"] < 0.05 and r["coverage"] < 0.05
+    assert r["classes_covered"] <= 1
+
+
+def test_metrics_can_be_chosen_by_name(reference, mnist_dir):
+    images, _ = load_mnist(mnist_dir, "train")
+    r = evaluate_images(images[:300], reference=reference, n_ref=N, metrics=["classes"])
+    assert set(r) == {"classes_covered", "class_kl", "mean_confidence", "n"}
+    assert set(METRICS) == {"fid", "kid", "prdc", "classes"}
+    with pytest.raises(MetricInputError, match=r"unknown metric\(s\) \['is'\]"):
+        evaluate_images(images[:10], reference=reference, metrics=["is"])
+
+
+def test_reference_from_other_weights_is_refused(reference):
+    foreign = Embedding(reference.features, reference.proba, "0" * 64)
+    with pytest.raises(MetricInputError, match="reference was computed with classifier 0000"):
+        evaluate_images(np.zeros((10, 28, 28), np.uint8), reference=foreign)

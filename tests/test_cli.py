@@ -1,0 +1,122 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from steadygan.cli import main
+from steadygan.config import TrainConfig, load_config
+
+from conftest import PROJECT_ROOT, TINY_SETTINGS
+
+
+def _tiny_args(out, steps=4):
+    args = ["train", "--out", str(out), "--steps", str(steps), "--no-progress"]
+    for s in TINY_SETTINGS:
+        if not s.startswith("train.steps"):
+            args += ["--set", s]
+    return args
+
+
+def _one_line_error(capsys, argv, fragment):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert fragment in err, err
+    assert "\n" not in err and "Traceback" not in err
+    return err
+
+
+@pytest.fixture
+def trained_run(tmp_path):
+    run = tmp_path / "run"
+    assert main(_tiny_args(run)) == 0
+    return run
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["train", "--set", "train.lrd=1e-4"], "unknown setting 'train.lrd'"),
+    (["train", "--set", "labels.flip=0.7"], "labels.flip"),
+    (["train", "--image-size", "48"], "data.image_size"),
+    (["train", "--config", "/nonexistent/c.toml"], "config file not found"),
+    (["train", "--resume", "/nonexistent/run"], "run directory not found"),
+    (["train", "--data", "folder"], "data.dir"),
+    (["train", "--bogus-flag"], "unrecognized arguments"),
+    (["sample", "/nonexistent/run", "--out", "x.png"], "run directory not found"),
+    (["sample", "/nonexistent/run"], "--out"),
+])
+def test_bad_input_gets_one_line_and_exit_2(capsys, argv, fragment):
+    if argv[1] == "--bogus-flag":  # argparse's own errors exit through SystemExit
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert fragment in err and "\n" not in err
+        return
+    _one_line_error(capsys, argv, fragment)
+
+
+def test_empty_image_folder_and_missing_mnist(capsys, tmp_path, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not an image")
+    _one_line_error(capsys, ["train", "--data", "folder", "--data-dir", str(empty)], str(empty))
+    from steadygan.data import mnist
+    monkeypatch.setattr(mnist, "MIRRORS", ["http://127.0.0.1:9/"])
+    _one_line_error(capsys, ["train", "--data", "mnist", "--data-dir", str(tmp_path / "none")],
+                    "train-images-idx3-ubyte")
+
+
+def test_corrupt_checkpoint_is_reported(capsys, trained_run):
+    (trained_run / "checkpoints" / "last.pt").write_bytes(b"garbage")
+    _one_line_error(capsys, ["sample", str(trained_run), "--out", "x.png"], "not a readable checkpoint")
+    _one_line_error(capsys, ["train", "--resume", str(trained_run)], "not a readable checkpoint")
+
+
+def test_resume_with_a_changed_model_is_refused(capsys, trained_run):
+    _one_line_error(capsys, ["train", "--resume", str(trained_run), "--set", "model.d_width=16"],
+                    "different model")
+
+
+def test_resume_extends_a_finished_run(capsys, trained_run):
+    assert main(["train", "--resume", str(trained_run), "--steps", "8", "--no-progress"]) == 0
+    assert load_config(trained_run / "config.toml").train.steps == 8
+    assert "done: 8 steps" in capsys.readouterr().out
+
+
+def test_sample_writes_a_grid_and_uint8_npz(trained_run, tmp_path):
+    assert main(["sample", str(trained_run), "--n", "10", "--out", str(tmp_path / "g.png"),
+                 "--npz", str(tmp_path / "s.npz")]) == 0
+    images = np.load(tmp_path / "s.npz")["images"]
+    assert images.shape == (10, 1, 28, 28) and images.dtype == np.uint8
+    assert Image.open(tmp_path / "g.png").size == (4 * 28 + 10, 3 * 28 + 8)
+    assert main(["sample", str(trained_run), "--n", "3", "--no-ema", "--npz",
+                 str(tmp_path / "raw.npz")]) == 0
+
+
+def test_config_command_prints_loadable_toml(capsys, tmp_path):
+    assert main(["config", "--set", "train.lr_d=1e-4"]) == 0
+    path = tmp_path / "c.toml"
+    path.write_text(capsys.readouterr().out)
+    assert load_config(path) == TrainConfig().with_overrides(["train.lr_d=1e-4"])
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["sample"], ["config"]])
+def test_help_is_complete(capsys, command):
+    with pytest.raises(SystemExit) as info:
+        main(command + ["--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    assert "usage: steadygan" in text
+    if command == ["train"]:
+        assert all(flag in text for flag in ("--resume", "--set", "--data-dir", "--epochs"))
+
+
+def test_console_entry_point_prints_no_traceback(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "steadygan", "train", "--set", "train.lr_d=-1"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("steadygan: error: train.lr_d")
+    assert len(proc.stderr.strip().splitlines()) == 1
