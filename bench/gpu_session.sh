@@ -6,11 +6,11 @@ export PYTHONPATH="$PWD" STEADYGAN_MNIST_DIR="${MNIST:-.gpu_data/mnist}"
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
 python -c "import torch; print(torch.__version__, torch.cuda.get_device_name())" >> "$OUT/gpu.txt"
-timeout 150 python -m pytest -q -x tests/train tests/models -p no:cacheprovider > "$OUT/pytest.txt" 2>&1
+timeout 120 python -m pytest -q -x tests/train tests/models -p no:cacheprovider > "$OUT/pytest.txt" 2>&1
 echo "pytest rc=$?" >> "$OUT/pytest.txt"
 for b in 128 1024; do
-  timeout 120 python bench/throughput.py --device cuda --batch "$b" --seconds 8 > "$OUT/throughput_$b.txt" 2>&1
+  timeout 90 python bench/throughput.py --device cuda --batch "$b" --seconds 5 > "$OUT/throughput_$b.txt" 2>&1
 done
 ( time timeout 150 python -m steadygan train --data mnist --epochs 5 --batch-size 128 --seed 0 \
     --out "$OUT/mnist5" --no-progress --set run.sample_every=500 ) > "$OUT/mnist5.txt" 2>&1
-rm -f "$OUT"/mnist5/checkpoints/*.pt.tmp
+rm -rf "$OUT"/mnist5/checkpoints
