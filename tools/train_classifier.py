@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             log=lambda m: print(m, flush=True),
         )
         test_images, test_labels = load_mnist(args.data_dir, "test")
-    except DataError as exc:
+    except ValueError as exc:  # DataError included: bad data or impossible settings
         print(f"error: {exc}", file=sys.stderr)
         return 2
     train_s = time.perf_counter() - start

@@ -32,8 +32,8 @@ _MEAN, _STD = 0.1307, 0.3081
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
-    # Pool straight after the convolution: BatchNorm and ReLU then touch a
-    # quarter of the pixels, which halves a CPU training step.
+    # Pool straight after the convolution, so BatchNorm and ReLU touch a quarter
+    # of the pixels: elementwise work dominates a CPU training step here.
     return nn.Sequential(
         nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
         nn.MaxPool2d(2),
@@ -45,7 +45,8 @@ def _block(c_in: int, c_out: int) -> nn.Sequential:
 class MnistClassifier(nn.Module):
     """conv32-pool-conv64-pool-conv128-pool-fc128-fc10; about 240k parameters.
 
-    Each block is conv3x3-maxpool-BN-ReLU; the 128-d input of the last layer is the feature space.
+    Each block is conv3x3-maxpool-BN-ReLU. The 128-d input of the last layer
+    (after ReLU, so non-negative) is the feature space.
     """
 
     def __init__(self) -> None:
@@ -64,7 +65,7 @@ class MnistClassifier(nn.Module):
         self.head = nn.Linear(FEATURE_DIM, NUM_CLASSES)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Penultimate features of x, float in [0, 1] shaped (N, 1, 28, 28)."""
+        """Penultimate features (N, 128) of x: pixels in [0, 1], shape (N, 1, 28, 28)."""
         return self.body((x - _MEAN) / _STD)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

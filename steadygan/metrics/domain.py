@@ -20,20 +20,22 @@ from steadygan.metrics.inputs import MetricInputError, validate_images
 from steadygan.metrics.prdc import prdc
 from steadygan.metrics.reference import Embedding, mnist_reference
 
+NAMES = ("generated images", "reference images")  # how messages name the two sets
 Metric = Callable[[Embedding, Embedding], dict[str, float]]
 
 
 def _fid(gen: Embedding, ref: Embedding) -> dict[str, float]:
-    return {"fid": fid(gen.features, ref.features)}
+    return {"fid": fid(gen.features, ref.features, NAMES)}
 
 
 def _kid(gen: Embedding, ref: Embedding) -> dict[str, float]:
-    result = kid(gen.features, ref.features, subset_size=min(1000, len(gen), len(ref)))
+    size = min(1000, len(gen), len(ref))
+    result = kid(gen.features, ref.features, subset_size=size, names=NAMES)
     return {"kid_mean": result.mean, "kid_std": result.std}
 
 
 def _prdc(gen: Embedding, ref: Embedding) -> dict[str, float]:
-    return prdc(ref.features, gen.features)._asdict()
+    return prdc(ref.features, gen.features, names=NAMES[::-1])._asdict()
 
 
 def _classes(gen: Embedding, ref: Embedding) -> dict[str, float]:
@@ -56,7 +58,7 @@ def evaluate_images(
     metrics: Iterable[str] = tuple(METRICS),
     weights_path: str | Path = WEIGHTS_PATH,
     device: str = "cpu",
-) -> dict[str, float]:
+) -> dict[str, float | int]:
     """All domain metrics of uint8 images (N, 28, 28) or (N, 1, 28, 28).
 
     Returns fid, kid_mean, kid_std, precision, recall, density, coverage,
@@ -84,7 +86,7 @@ def evaluate_images(
     feats, proba = embed(load_classifier(device, weights_path), images)
     generated = Embedding(feats, proba, reference.weights_sha256)
 
-    out: dict[str, float] = {}
+    out: dict[str, float | int] = {}
     for name in names:
         out.update(METRICS[name](generated, reference))
     out["n"] = len(images)

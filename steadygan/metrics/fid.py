@@ -74,13 +74,17 @@ def frechet_distance(
     return float(max(value, 0.0))  # rounding can dip a hair below 0 for identical fits
 
 
-def fid(features_a: np.ndarray, features_b: np.ndarray) -> float:
-    """Frechet distance between Gaussian fits of two feature sets (N, D)."""
-    mu_a, sigma_a = gaussian_fit(features_a, "features_a")
-    mu_b, sigma_b = gaussian_fit(features_b, "features_b")
+def fid(
+    features_a: np.ndarray,
+    features_b: np.ndarray,
+    names: tuple[str, str] = ("features_a", "features_b"),
+) -> float:
+    """Frechet distance between Gaussian fits of two feature sets (N, D); names go in messages."""
+    mu_a, sigma_a = gaussian_fit(features_a, names[0])
+    mu_b, sigma_b = gaussian_fit(features_b, names[1])
     if mu_a.shape != mu_b.shape:
         raise MetricInputError(
-            f"features_a has {mu_a.shape[0]}-d features but features_b has {mu_b.shape[0]}-d"
+            f"{names[0]} has {mu_a.shape[0]}-d features but {names[1]} has {mu_b.shape[0]}-d"
         )
     return frechet_distance(mu_a, sigma_a, mu_b, sigma_b)
 
@@ -91,6 +95,7 @@ def kid(
     subsets: int = 100,
     subset_size: int = 1000,
     seed: int = 0,
+    names: tuple[str, str] = ("features_a", "features_b"),
 ) -> KID:
     """Kernel inception distance (Binkowski et al. 2018): unbiased MMD^2, cubic polynomial kernel.
 
@@ -99,9 +104,9 @@ def kid(
     over subsets. A subset_size larger than either set is cut to the smaller
     set's size, with a SmallSampleWarning.
     """
-    a = validate_features(features_a, "features_a", min_n=2)
-    b = validate_features(features_b, "features_b", min_n=2)
-    check_same_dim(a, b, ("features_a", "features_b"))
+    a = validate_features(features_a, names[0], min_n=2)
+    b = validate_features(features_b, names[1], min_n=2)
+    check_same_dim(a, b, names)
     if subsets < 1 or subset_size < 2:
         raise MetricInputError(
             f"subsets={subsets}, subset_size={subset_size}: need subsets >= 1 and subset_size >= 2"

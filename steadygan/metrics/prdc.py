@@ -58,11 +58,12 @@ def prdc(
     pr_k: int = PR_K,
     dc_k: int = DC_K,
     chunk: int = CHUNK,
+    names: tuple[str, str] = ("real_features", "fake_features"),
 ) -> PRDC:
     """Precision, recall (k = pr_k) and density, coverage (k = dc_k) of fakes against reals."""
-    real = validate_features(real_features, "real_features", min_n=max(pr_k, dc_k) + 1)
-    fake = validate_features(fake_features, "fake_features", min_n=pr_k + 1)
-    check_same_dim(real, fake, ("real_features", "fake_features"))
+    real = validate_features(real_features, names[0], min_n=max(pr_k, dc_k) + 1)
+    fake = validate_features(fake_features, names[1], min_n=pr_k + 1)
+    check_same_dim(real, fake, names)
     real_r = knn_radii(real, (pr_k, dc_k), chunk)
     fake_r = knn_radii(fake, (pr_k,), chunk)[pr_k]
 

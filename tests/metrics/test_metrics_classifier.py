@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from metrics_threads import one_torch_thread  # noqa: F401 (autouse fixture)
 from steadygan.data.mnist import load_bundled_mnist, load_mnist
 from steadygan.metrics.classifier import (
     FEATURE_DIM,
@@ -81,12 +82,8 @@ def test_tool_writes_loadable_weights(mnist_dir, tmp_path, capsys):
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     out = tmp_path / "clf.pt"
-    argv = ["--data-dir", str(mnist_dir), "--epochs", "1", "--limit", "512", "--threads", "1"]
-    threads = torch.get_num_threads()
-    try:
-        assert tool.main(argv + ["--out", str(out)]) == 0
-    finally:
-        torch.set_num_threads(threads)  # the tool sets it process-wide
+    argv = ["--data-dir", str(mnist_dir), "--epochs", "1", "--limit", "1280", "--threads", "1"]
+    assert tool.main(argv + ["--out", str(out)]) == 0  # conftest restores the thread count
     assert "test accuracy" in capsys.readouterr().out
     assert load_classifier(path=out).training is False
     assert [p.name for p in tmp_path.iterdir()] == ["clf.pt"]  # no temp file left

@@ -3,6 +3,7 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
+from metrics_threads import one_torch_thread  # noqa: F401 (autouse fixture)
 from steadygan.data.mnist import load_mnist
 from steadygan.metrics.classifier import embed, load_classifier, weights_hash
 from steadygan.metrics.domain import METRICS, evaluate_images
@@ -32,8 +33,10 @@ def test_real_training_images_score_like_the_test_set(reference, mnist_dir):
     images, _ = load_mnist(mnist_dir, "train")
     r = evaluate_images(images[:N], reference=reference, n_ref=N)
     assert set(r) == KEYS and r["n"] == N
-    assert r["fid"] < 1.0
-    assert abs(r["kid_mean"]) < 0.01
+    # FID is biased upwards at small N: about 1.7 here, 0.2 at 10k vs 10k;
+    # a single digit scores about 150 and uniform noise about 370.
+    assert r["fid"] < 3.0
+    assert abs(r["kid_mean"]) < 0.05  # about 0.016 +- 0.01 here; a single digit scores 3.6
     assert r["classes_covered"] == 10 and r["class_kl"] < 0.01
     assert r["precision"] > 0.8 and r["recall"] > 0.8
     assert r["coverage"] > 0.9 and r["mean_confidence"] > 0.97
@@ -59,3 +62,8 @@ def test_reference_from_other_weights_is_refused(reference):
     foreign = Embedding(reference.features, reference.proba, "0" * 64)
     with pytest.raises(MetricInputError, match="reference was computed with classifier 0000"):
         evaluate_images(np.zeros((10, 28, 28), np.uint8), reference=foreign)
+
+
+def test_too_few_images_are_named_in_the_message(reference):
+    with pytest.raises(MetricInputError, match="generated images: 1 samples"):
+        evaluate_images(np.zeros((1, 28, 28), np.uint8), reference=reference, n_ref=N)

@@ -79,3 +79,20 @@ def test_kid_is_seeded_and_cuts_oversized_subsets():
     assert kid(a, b, **args) == kid(a, b, **args)
     with pytest.warns(SmallSampleWarning, match="subset_size 1000 cut to 300"):
         kid(a, b, subsets=3)
+
+
+def test_kid_on_whole_sets_equals_the_unbiased_mmd_formula():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(40, 3)), rng.normal(size=(40, 3)) + 0.3
+
+    def k(a, b):
+        return (a @ b / 3 + 1) ** 3
+
+    m = 40
+    xx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    xy = sum(k(x[i], y[j]) for i in range(m) for j in range(m)) / m**2
+    # A subset as large as the set is a permutation of it, and MMD ignores order.
+    got = kid(x, y, subsets=1, subset_size=m)
+    assert got.mean == pytest.approx(xx + yy - 2 * xy, rel=1e-10)
+    assert got.std == 0.0

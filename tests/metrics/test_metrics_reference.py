@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from metrics_threads import one_torch_thread  # noqa: F401 (autouse fixture)
 from steadygan.data.mnist import load_bundled_mnist
 from steadygan.metrics import reference as ref_mod
 from steadygan.metrics.classifier import WEIGHTS_PATH, weights_hash
