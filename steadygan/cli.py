@@ -62,6 +62,22 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--seed", type=int, default=0, help="seed of the latent draws")
     sa.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
 
+    ev = sub.add_parser("eval", help="domain metrics (FID, KID, precision/recall, classes) of a run",
+                        description="Measure a run's generator (or the images in --npz) against "
+                                    "the MNIST test set in the feature space of steadygan's own "
+                                    "MNIST classifier; writes RUN/eval.json (or --out).")
+    ev.add_argument("run", metavar="RUN", nargs="?", help="run directory")
+    ev.add_argument("--npz", metavar="FILE",
+                    help="evaluate the first array of FILE instead (N x 28 x 28 uint8)")
+    ev.add_argument("--samples", type=int, default=10_000, help="images to generate (default 10000)")
+    ev.add_argument("--checkpoint", metavar="PT", help="checkpoint (default RUN/checkpoints/last.pt)")
+    ev.add_argument("--no-ema", action="store_true", help="use G's raw weights, not its EMA")
+    ev.add_argument("--data-dir", help="folder of the MNIST test files (for the reference "
+                                       "statistics, computed once and cached)")
+    ev.add_argument("--out", metavar="JSON", help="where to write the result")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--device", default="auto")
+
     co = sub.add_parser("config", help="print the resolved configuration as TOML",
                         description="Print defaults (or --config with --set applied) as TOML; "
                                     "a starting point for your own config file.")
@@ -129,6 +145,27 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from steadygan.evaluate import evaluate_npz, evaluate_run, format_table, write_json
+
+    if bool(args.run) == bool(args.npz):
+        raise ConfigError("eval: give either a run directory or --npz FILE")
+    if args.samples < 2:
+        raise ConfigError(f"--samples: must be >= 2, got {args.samples}")
+    if args.npz:
+        result = evaluate_npz(args.npz, args.data_dir)
+        out = Path(args.out) if args.out else None
+    else:
+        result = evaluate_run(args.run, args.samples, args.checkpoint, not args.no_ema,
+                              args.data_dir, args.device, args.seed)
+        out = Path(args.out) if args.out else Path(args.run) / "eval.json"
+    print(format_table(result))
+    if out is not None:
+        write_json(result, out)
+        print(f"wrote {out}")
+    return 0
+
+
 def _config(args: argparse.Namespace) -> int:
     print(dump_toml(resolve_config(args)), end="")
     return 0
@@ -136,14 +173,15 @@ def _config(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     from steadygan.data.errors import DataError
+    from steadygan.metrics.inputs import MetricInputError
     from steadygan.train.checkpoint import CheckpointError
     from steadygan.train.loop import TrainingDiverged
 
     args = build_parser().parse_args(argv)
-    commands = {"train": _train, "sample": _sample, "config": _config}
+    commands = {"train": _train, "sample": _sample, "eval": _eval, "config": _config}
     try:
         return commands[args.command](args)
-    except (ConfigError, DataError, CheckpointError) as exc:
+    except (ConfigError, DataError, CheckpointError, MetricInputError) as exc:
         print(f"steadygan: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except TrainingDiverged as exc:
