@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--n", type=int, default=64, help="number of images (default 64)")
     sa.add_argument("--out", metavar="PNG", help="write a grid image")
     sa.add_argument("--npz", metavar="FILE", help="write the images as uint8 array 'images' (N,C,H,W)")
-    sa.add_argument("--checkpoint", metavar="PT", help="checkpoint file (default RUN/checkpoints/last.pt)")
+    sa.add_argument("--checkpoint", metavar="PT",
+                    help="last (default), best (lowest live FID) or a checkpoint file")
     sa.add_argument("--no-ema", action="store_true", help="use G's raw weights, not its EMA")
     sa.add_argument("--seed", type=int, default=0, help="seed of the latent draws")
     sa.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
@@ -70,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--npz", metavar="FILE",
                     help="evaluate the first array of FILE instead (N x 28 x 28 uint8)")
     ev.add_argument("--samples", type=int, default=10_000, help="images to generate (default 10000)")
-    ev.add_argument("--checkpoint", metavar="PT", help="checkpoint (default RUN/checkpoints/last.pt)")
+    ev.add_argument("--checkpoint", metavar="PT",
+                    help="last (default), best (lowest live FID) or a checkpoint file")
     ev.add_argument("--no-ema", action="store_true", help="use G's raw weights, not its EMA")
     ev.add_argument("--data-dir", help="folder of the MNIST test files (for the reference "
                                        "statistics, computed once and cached)")

@@ -23,7 +23,7 @@ class ConfigError(ValueError):
 
 
 SUPPORTED_IMAGE_SIZES = (28, 32, 64)
-DATA_SOURCES = ("bundled", "mnist", "folder")
+DATA_SOURCES = ("bundled", "mnist", "folder", "stacked-mnist")
 
 
 @dataclass
@@ -84,6 +84,8 @@ class RunSection:
     sample_every: int = 250
     checkpoint_every: int = 250
     keep_checkpoints: bool = False  # keep checkpoints/step_*.pt beside last.pt
+    eval_every: int = 500  # live domain FID (28x28 digits) and best.pt; 0 turns it off
+    eval_samples: int = 2000
     progress: bool = True
 
 
@@ -296,6 +298,9 @@ def _check_run(cfg: TrainConfig) -> None:
     for name in ("log_every", "sample_every", "checkpoint_every"):
         value = getattr(r, name)
         _require(value >= 1, f"run.{name}", f"must be >= 1, got {value}")
+    _require(r.eval_every >= 0, "run.eval_every", f"must be >= 0 (0 = off), got {r.eval_every}")
+    # the covariance of 128-d features needs clearly more samples than dimensions
+    _require(r.eval_samples >= 500, "run.eval_samples", f"must be >= 500, got {r.eval_samples}")
 
 
 _CHECKS: tuple[Callable[[TrainConfig], None], ...] = (

@@ -27,9 +27,7 @@ def evaluate_run(run_dir: str | Path, n: int = 10_000, checkpoint: str | Path | 
                  seed: int = 0) -> dict[str, Any]:
     """Sample n images from the run's generator and measure them against the MNIST test set."""
     run = RunDir(run_dir)
-    path = Path(checkpoint) if checkpoint else run.last_checkpoint
-    if not checkpoint and not run.path.is_dir():
-        raise ConfigError(f"{run.path}: run directory not found")
+    path = run.resolve_checkpoint(checkpoint)
     ckpt = load_checkpoint(path)
     cfg = checkpoint_config(ckpt, path)
     if (cfg.data.image_size, cfg.data.channels) != (28, 1):

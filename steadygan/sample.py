@@ -7,19 +7,16 @@ import numpy as np
 import torch
 
 from steadygan.models.dcgan import Generator
-from steadygan.train.checkpoint import CheckpointError, checkpoint_config, load_checkpoint
+from steadygan.models.generate import generate
+from steadygan.train.checkpoint import checkpoint_config, load_checkpoint
 from steadygan.train.device import resolve_device
-from steadygan.train.loop import generate
 from steadygan.train.rundir import RunDir
 
 
 def load_generator(run_dir: str | Path, checkpoint: str | Path | None = None, ema: bool = True,
                    device: str = "auto") -> Generator:
     """The run's generator (its EMA copy when the run kept one and `ema`), in eval mode."""
-    run = RunDir(run_dir)
-    path = Path(checkpoint) if checkpoint else run.last_checkpoint
-    if not checkpoint and not run.path.is_dir():
-        raise CheckpointError(f"{run.path}: run directory not found")
+    path = RunDir(run_dir).resolve_checkpoint(checkpoint)
     ckpt = load_checkpoint(path)
     cfg = checkpoint_config(ckpt, path)
     G = Generator(cfg.model, cfg.data.image_size, cfg.data.channels)

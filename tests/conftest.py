@@ -19,7 +19,7 @@ def mnist_dir() -> Path:
 TINY_SETTINGS = [
     "model.g_width=16", "model.d_width=8", "model.z_dim=16", "train.batch_size=16",
     "train.steps=24", "run.log_every=4", "run.sample_every=12", "run.checkpoint_every=6",
-    "run.progress=false", "train.device=cpu",
+    "run.progress=false", "train.device=cpu", "run.eval_every=0",
 ]
 
 
@@ -29,3 +29,9 @@ def tiny_cfg(tmp_path):
     from steadygan.config import TrainConfig
 
     return TrainConfig().with_overrides(TINY_SETTINGS + [f"run.out={tmp_path / 'run'}"])
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Reference statistics are cached under XDG_CACHE_HOME: keep the tests' copy private."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg_cache"))

@@ -11,8 +11,9 @@ from PIL import Image
 from steadygan.data.errors import DataError
 from steadygan.data.folder import load_image_folder
 from steadygan.data.mnist import load_bundled_mnist, load_mnist
+from steadygan.data.stacked import load_stacked_mnist
 
-DATASETS = ("bundled", "mnist", "folder")
+DATASETS = ("bundled", "mnist", "folder", "stacked-mnist")
 
 
 def _mnist_to_nchw(images: np.ndarray, image_size: int, channels: int) -> np.ndarray:
@@ -36,8 +37,9 @@ def load_dataset(
     """Images uint8 (N, channels, image_size, image_size) and labels (None for folders).
 
     name: "bundled" (subset shipped with the package), "mnist" (official
-    training set from data_dir or the default location) or "folder" (every
-    image under data_dir).
+    training set from data_dir or the default location), "folder" (every
+    image under data_dir) or "stacked-mnist" (three digits as RGB, labels
+    0..999; see steadygan.data.stacked for its source).
     """
     # Messages name the config keys: these values come straight from the config.
     if name not in DATASETS:
@@ -52,6 +54,13 @@ def load_dataset(
         if data_dir is None:
             raise DataError("data.dir: required for data=folder")
         return load_image_folder(data_dir, image_size, channels), None
+    if name == "stacked-mnist":
+        if channels != 3:
+            raise DataError(f"data.channels: stacked-mnist has 3 channels, got {channels}")
+        stacked, modes = load_stacked_mnist(data_dir)
+        # Resize each channel as a gray MNIST digit, then regroup into RGB.
+        planes = _mnist_to_nchw(stacked.reshape(-1, *stacked.shape[2:]), image_size, 1)
+        return planes.reshape(len(stacked), 3, image_size, image_size), modes
     images, labels = load_bundled_mnist() if name == "bundled" else load_mnist(data_dir, "train")
     return _mnist_to_nchw(images, image_size, channels), labels
 

@@ -3,8 +3,8 @@
 Each real sample gets a ball whose radius is the distance to its k-th nearest
 real neighbour (itself excluded); fake samples likewise for recall.
 
-- precision: share of fakes inside some real ball (k=3)
-- recall:    share of reals inside some fake ball (k=3)
+- precision: share of fakes inside some real ball (k=5)
+- recall:    share of reals inside some fake ball (k=5)
 - density:   mean count of real balls holding a fake, divided by k (k=5; can exceed 1)
 - coverage:  share of real balls holding at least one fake (k=5)
 
@@ -20,7 +20,8 @@ import numpy as np
 
 from steadygan.metrics.inputs import check_same_dim, validate_features
 
-PR_K = 3  # Kynkaanniemi et al.
+PR_K = 5  # one k for all four, as in the reference PRDC code (Naeem et al.); the
+# P/R paper used 3, which gives 0.86 for real MNIST against real MNIST in these features, k=5 0.94
 DC_K = 5  # Naeem et al.
 CHUNK = 1024
 

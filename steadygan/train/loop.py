@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from steadygan.config import ConfigError, TrainConfig
 from steadygan.data.grid import save_grid
-from steadygan.data.sources import load_dataset, to_uint8
+from steadygan.data.sources import load_dataset
 from steadygan.models.dcgan import build_models
+from steadygan.models.generate import generate
 from steadygan.train.checkpoint import (CheckpointError, atomic_save, checkpoint_config,
                                         load_checkpoint, restore, state_dict)
+from steadygan.train.best import BestTracker, live_eval_applies
 from steadygan.train.device import autocast_dtype, resolve_device
 from steadygan.train.rundir import RunDir
 from steadygan.train.step import STAT_NAMES, GanState, train_step, update_ema
@@ -140,16 +141,6 @@ def fixed_latents(cfg: TrainConfig, device: torch.device) -> torch.Tensor:
     return torch.randn(N_FIXED_SAMPLES, cfg.model.z_dim, generator=gen).to(device)
 
 
-@torch.no_grad()
-def generate(G: torch.nn.Module, z: torch.Tensor, batch: int = 1024) -> np.ndarray:
-    """uint8 images (N, C, H, W) from latents, in eval mode (BatchNorm running statistics)."""
-    was_training = G.training
-    G.eval()
-    out = [to_uint8(G(chunk).float()) for chunk in z.split(batch)]
-    G.train(was_training)
-    return np.concatenate(out)
-
-
 def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
     """Train a GAN as `cfg` says; with resume=True continue the run in cfg.run.out."""
     cfg.validate()
@@ -168,9 +159,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
 
     state = build_state(cfg, device)
     window = StatsWindow(device)
+    best = BestTracker(cfg, device) if live_eval_applies(cfg) else None
     start = 0
     if resume:
-        start = _resume_into(state, window, run, cfg)
+        start = _resume_into(state, window, best, run, cfg)
     else:
         run.prepare_new()
     run.write_config(cfg)
@@ -208,9 +200,17 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
                         f"the last good checkpoint is {run.last_checkpoint}")
             if done % r.sample_every == 0:
                 save_grid(generate(sampler, z_fixed), run.sample_at(done))
-            if done % r.checkpoint_every == 0 or done == total or stop.requested:
-                _save_checkpoint(state, window, run, done, keep=r.keep_checkpoints
-                                 and done % r.checkpoint_every == 0)
+            extra_paths = []
+            if best is not None and best.due(done, total):
+                record, improved = best.evaluate(sampler, done)
+                run.append_metrics(record)
+                if improved:
+                    extra_paths.append(run.best_checkpoint)
+            if r.keep_checkpoints and done % r.checkpoint_every == 0:
+                extra_paths.append(run.checkpoint_at(done))
+            if (done % r.checkpoint_every == 0 or done == total or stop.requested
+                    or extra_paths):
+                _save_checkpoint(state, window, best, done, [run.last_checkpoint, *extra_paths])
             result.steps = done
             if stop.requested:
                 result.interrupted = True
@@ -222,7 +222,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
     return result
 
 
-def _resume_into(state: GanState, window: StatsWindow, run: RunDir, cfg: TrainConfig) -> int:
+def _resume_into(state: GanState, window: StatsWindow, best: BestTracker | None, run: RunDir,
+                 cfg: TrainConfig) -> int:
     ckpt = load_checkpoint(run.last_checkpoint)
     saved = checkpoint_config(ckpt, run.last_checkpoint)
     if saved.model_signature() != cfg.model_signature():
@@ -232,22 +233,24 @@ def _resume_into(state: GanState, window: StatsWindow, run: RunDir, cfg: TrainCo
                               f"(changed: {', '.join(changed)})")
     step = restore(state, ckpt)
     window.load_state_dict(ckpt["stats_window"])  # a partly filled logging window goes on
+    if best is not None and ckpt.get("best") is not None:
+        best.load_state_dict(ckpt["best"])
     run.truncate_metrics(step)
     return step
 
 
-def _save_checkpoint(state: GanState, window: StatsWindow, run: RunDir, step: int,
-                     keep: bool) -> None:
+def _save_checkpoint(state: GanState, window: StatsWindow, best: BestTracker | None, step: int,
+                     paths: list[Path]) -> None:
     ckpt = state_dict(state, step)
     ckpt["stats_window"] = window.state_dict()
-    atomic_save(ckpt, run.last_checkpoint)
-    if keep:
-        atomic_save(ckpt, run.checkpoint_at(step))
+    ckpt["best"] = best.state_dict() if best is not None else None
+    for path in paths:
+        atomic_save(ckpt, path)
 
 
 def _record(window: StatsWindow, step: int, order: BatchOrder, state: GanState,
             seconds: float, images: int) -> dict[str, Any]:
-    record: dict[str, Any] = {"step": step,
+    record: dict[str, Any] = {"kind": "train", "step": step,
                               "epoch": round(step * state.cfg.train.n_critic / order.per_epoch, 3)}
     record.update(window.mean())
     record["lr_g"] = state.opt_g.param_groups[0]["lr"]

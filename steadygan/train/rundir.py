@@ -4,6 +4,7 @@
     metrics.jsonl            one record every run.log_every steps
     samples/step_NNNNNN.png  grids from a fixed latent batch; samples/final.png at the end
     checkpoints/last.pt      latest checkpoint (+ step_NNNNNN.pt when kept)
+    checkpoints/best.pt      the checkpoint with the lowest live FID (28x28 digits)
 """
 from __future__ import annotations
 
@@ -32,6 +33,20 @@ class RunDir:
     @property
     def last_checkpoint(self) -> Path:
         return self.path / "checkpoints" / "last.pt"
+
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.path / "checkpoints" / "best.pt"
+
+    def resolve_checkpoint(self, checkpoint: str | Path | None) -> Path:
+        """`None` or "last" -> last.pt, "best" -> best.pt, anything else is a path."""
+        if checkpoint in (None, "last", "best") and not self.path.is_dir():
+            raise ConfigError(f"{self.path}: run directory not found")
+        if checkpoint in (None, "last"):
+            return self.last_checkpoint
+        if checkpoint == "best":
+            return self.best_checkpoint
+        return Path(checkpoint)
 
     def checkpoint_at(self, step: int) -> Path:
         return self.path / "checkpoints" / f"step_{step:06d}.pt"

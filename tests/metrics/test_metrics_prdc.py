@@ -5,7 +5,7 @@ from steadygan.metrics.inputs import MetricInputError
 from steadygan.metrics.prdc import prdc
 
 
-def naive_prdc(real, fake, pr_k=3, dc_k=5):
+def naive_prdc(real, fake, pr_k=5, dc_k=5):
     """Full-matrix transcription of the papers' definitions, for comparison."""
     d_rr = np.linalg.norm(real[:, None] - real[None], axis=2)
     d_ff = np.linalg.norm(fake[:, None] - fake[None], axis=2)
@@ -28,6 +28,8 @@ def test_chunked_result_equals_the_full_matrix_definition():
     expected = naive_prdc(real, fake)
     for chunk in (7, 64, 10_000):
         assert tuple(prdc(real, fake, chunk=chunk)) == pytest.approx(expected, abs=1e-12)
+    # the papers' own k = 3 for precision / recall stays available
+    assert tuple(prdc(real, fake, pr_k=3)) == pytest.approx(naive_prdc(real, fake, pr_k=3), abs=1e-12)
 
 
 def test_same_distribution_scores_high():

@@ -1,0 +1,67 @@
+import json
+
+import numpy as np
+import pytest
+
+from steadygan.cli import main
+from steadygan.data.mnist import load_mnist
+
+from conftest import TINY_SETTINGS
+
+
+@pytest.fixture
+def digits_run(tmp_path):
+    args = ["train", "--out", str(tmp_path / "run"), "--steps", "4", "--no-progress"]
+    for s in TINY_SETTINGS:
+        if not s.startswith("train.steps"):
+            args += ["--set", s]
+    assert main(args) == 0
+    return tmp_path / "run"
+
+
+def test_eval_of_a_run_writes_eval_json(capsys, digits_run, mnist_dir):
+    assert main(["eval", str(digits_run), "--samples", "600", "--data-dir", str(mnist_dir),
+                 "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "domain FID" in out and "classes covered" in out
+    result = json.loads((digits_run / "eval.json").read_text())
+    assert result["n"] == 600 and result["step"] == 4 and result["ema"] is True
+    assert result["fid"] > 50  # four steps of training do not make digits
+
+
+def test_eval_of_real_digits_from_an_npz(capsys, tmp_path, mnist_dir):
+    images, _ = load_mnist(mnist_dir, "train")
+    np.savez(tmp_path / "real.npz", images[:2000, None])
+    assert main(["eval", "--npz", str(tmp_path / "real.npz"), "--data-dir", str(mnist_dir),
+                 "--out", str(tmp_path / "r.json")]) == 0
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["fid"] < 5 and result["classes_covered"] == 10 and result["class_kl"] < 0.02
+
+
+def _one_line(capsys, argv, fragment):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert fragment in err and "\n" not in err, err
+
+
+def test_eval_bad_input(capsys, tmp_path, digits_run):
+    _one_line(capsys, ["eval"], "either a run directory or --npz")
+    _one_line(capsys, ["eval", "--npz", str(tmp_path / "none.npz")], "file not found")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    _one_line(capsys, ["eval", "--npz", str(tmp_path / "junk.npz")], "not a readable .npz")
+    np.savez(tmp_path / "float.npz", np.random.rand(100, 28, 28))
+    _one_line(capsys, ["eval", "--npz", str(tmp_path / "float.npz")], "uint8")
+    np.savez(tmp_path / "rgb.npz", np.zeros((100, 3, 28, 28), np.uint8))
+    _one_line(capsys, ["eval", "--npz", str(tmp_path / "rgb.npz")], "channel")
+    _one_line(capsys, ["eval", str(tmp_path / "norun")], "run directory not found")
+    _one_line(capsys, ["eval", str(digits_run), "--checkpoint", "best"], "checkpoint not found")
+
+
+def test_eval_refuses_non_digit_runs(capsys, tmp_path):
+    args = ["train", "--out", str(tmp_path / "rgb"), "--steps", "2", "--no-progress",
+            "--image-size", "32", "--channels", "3"]
+    for s in TINY_SETTINGS:
+        if not s.startswith("train.steps"):
+            args += ["--set", s]
+    assert main(args) == 0
+    _one_line(capsys, ["eval", str(tmp_path / "rgb")], "28x28 grayscale")

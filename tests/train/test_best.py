@@ -1,0 +1,59 @@
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import spearmanr
+
+from steadygan.config import TrainConfig
+from steadygan.metrics.live import load_reference_stats
+from steadygan.metrics.reference import mnist_reference
+from steadygan.train.checkpoint import load_checkpoint
+from steadygan.train.loop import train
+
+
+def _records(run, kind):
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    return [r for r in map(json.loads, lines) if r["kind"] == kind]
+
+
+def test_live_fid_is_logged_and_best_pt_holds_the_lowest(tiny_cfg):
+    cfg = tiny_cfg.with_overrides(["run.eval_every=8", "run.eval_samples=500"])
+    run = train(cfg).run_dir
+    evals = _records(run, "eval")
+    assert [r["step"] for r in evals] == [8, 16, 24]
+    assert all(math.isfinite(r["fid_live"]) and 1 <= r["classes_live"] <= 10 for r in evals)
+    best = min(evals, key=lambda r: r["fid_live"])
+    assert evals[-1]["best_step"] == best["step"]
+    ckpt = load_checkpoint(run / "checkpoints" / "best.pt")
+    assert ckpt["step"] == best["step"] and ckpt["best"]["best_fid"] == best["fid_live"]
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 24
+
+
+def test_live_eval_is_skipped_for_non_digit_data(tiny_cfg):
+    cfg = tiny_cfg.with_overrides(["run.eval_every=2", "data.image_size=32", "train.steps=4"])
+    run = train(cfg).run_dir
+    assert _records(run, "eval") == [] and not (run / "checkpoints" / "best.pt").exists()
+
+
+def test_shipped_reference_statistics_match_the_test_set(mnist_dir):
+    mu, cov = load_reference_stats()
+    reference_mu, reference_cov = mnist_reference(mnist_dir).gaussian()
+    assert np.allclose(mu, reference_mu, atol=1e-5) and np.allclose(cov, reference_cov, atol=1e-5)
+
+
+def test_fid_and_kid_rank_progressively_trained_checkpoints_alike(tmp_path, mnist_dir):
+    """The default model at 20, 80 and 300 steps: both metrics must order them the same way."""
+    from steadygan.evaluate import evaluate_run
+
+    cfg = TrainConfig().with_overrides([
+        "train.steps=300", "train.batch_size=32", "run.checkpoint_every=10", "run.log_every=50",
+        "run.keep_checkpoints=true", "run.eval_every=0", "run.progress=false", "train.device=cpu",
+        f"run.out={tmp_path / 'run'}"])
+    run = train(cfg).run_dir
+    scores = [evaluate_run(run, n=1000, checkpoint=run / "checkpoints" / f"step_{s:06d}.pt",
+                           data_dir=str(mnist_dir), device="cpu") for s in (20, 80, 300)]
+    fids, kids = [s["fid"] for s in scores], [s["kid_mean"] for s in scores]
+    assert spearmanr(fids, kids).statistic == pytest.approx(1.0)
+    assert fids[-1] < fids[0]  # training improves the generator
