@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("run", metavar="RUN", help="run directory")
     sa.add_argument("--n", type=int, default=64, help="number of images (default 64)")
     sa.add_argument("--out", metavar="PNG", help="write a grid image")
-    sa.add_argument("--npz", metavar="FILE", help="write the images as uint8 array 'images' (N,C,H,W)")
+    sa.add_argument("--npz", metavar="FILE", help="write uint8 array 'images' (N,C,H,W), or "
+                                                  "float array 'points' (N,2) for 2-D mixtures")
     sa.add_argument("--checkpoint", metavar="PT",
                     help="last (default), best (lowest live FID) or a checkpoint file")
     sa.add_argument("--no-ema", action="store_true", help="use G's raw weights, not its EMA")
@@ -127,23 +128,22 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from steadygan.data.grid import save_grid
-    from steadygan.sample import load_generator, sample_images
+    from steadygan.sample import TrainedGenerator
 
     if not args.out and not args.npz:
         raise ConfigError("sample: give --out grid.png and/or --npz samples.npz")
     if args.n < 1:
         raise ConfigError(f"--n: must be >= 1, got {args.n}")
-    G = load_generator(args.run, args.checkpoint, ema=not args.no_ema, device=args.device)
-    images = sample_images(G, args.n, args.seed)
+    generator = TrainedGenerator(args.run, args.checkpoint, ema=not args.no_ema, device=args.device)
+    samples = generator.sample(args.n, args.seed)
     if args.out:
-        save_grid(images, args.out)
-        print(f"wrote {args.out} ({args.n} images)")
+        generator.save_picture(samples, args.out)
+        print(f"wrote {args.out} ({args.n} samples)")
     if args.npz:
         Path(args.npz).parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(args.npz, images=images)
-        print(f"wrote {args.npz} ({images.shape[0]} x {images.shape[1]} x {images.shape[2]} x "
-              f"{images.shape[3]} uint8)")
+        key = "images" if samples.ndim == 4 else "points"
+        np.savez_compressed(args.npz, **{key: samples})
+        print(f"wrote {args.npz} ({' x '.join(map(str, samples.shape))} {samples.dtype})")
     return 0
 
 

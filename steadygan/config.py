@@ -23,15 +23,18 @@ class ConfigError(ValueError):
 
 
 SUPPORTED_IMAGE_SIZES = (28, 32, 64)
-DATA_SOURCES = ("bundled", "mnist", "folder", "stacked-mnist")
+IMAGE_SOURCES = ("bundled", "mnist", "folder", "stacked-mnist")
+MIXTURE_SOURCES = ("ring8", "grid25")  # 2-D points, trained with an MLP G / D pair
+DATA_SOURCES = IMAGE_SOURCES + MIXTURE_SOURCES
 
 
 @dataclass
 class DataSection:
-    name: str = "bundled"  # bundled | mnist | folder
+    name: str = "bundled"  # bundled | mnist | folder | stacked-mnist | ring8 | grid25
     dir: str = ""  # folder for data=mnist (optional) or data=folder (required)
     image_size: int = 28
     channels: int = 1
+    n_points: int = 100_000  # training points drawn from a 2-D mixture
 
 
 @dataclass
@@ -48,6 +51,9 @@ class ModelSection:
     d_head: str = "logit"  # logit (one per image) | patch (N x N map of logits)
     patch_size: int = 7  # N of the PatchGAN map
     d_minibatch_std: bool = False  # append a batch-stddev channel before D's head
+    mlp_hidden: int = 128  # 2-D mixtures: width and depth of the MLP G and D
+    mlp_depth: int = 3
+    pack: int = 1  # 2-D mixtures: PacGAN packing, D judges `pack` samples at once
 
 
 @dataclass
@@ -142,7 +148,7 @@ class TrainConfig:
         """The settings a checkpoint's weights depend on; resume refuses to change them."""
         sig = dataclasses.asdict(self.model)
         sig.update(image_size=self.data.image_size, channels=self.data.channels,
-                   ema=self.train.ema)
+                   ema=self.train.ema, points=self.data.name in MIXTURE_SOURCES)
         return sig
 
 
@@ -241,6 +247,9 @@ def _check_data(cfg: TrainConfig) -> None:
              f"{d.image_size} not supported (use one of {', '.join(map(str, SUPPORTED_IMAGE_SIZES))})")
     _require(d.channels in (1, 3), "data.channels", f"must be 1 or 3, got {d.channels}")
     _require(d.name != "folder" or bool(d.dir), "data.dir", "required when data.name = folder")
+    _require(d.name != "stacked-mnist" or d.channels == 3, "data.channels",
+             f"stacked-mnist has 3 channels, got {d.channels}")
+    _require(d.n_points >= 2, "data.n_points", f"must be >= 2, got {d.n_points}")
 
 
 def _check_model(cfg: TrainConfig) -> None:
@@ -256,6 +265,15 @@ def _check_model(cfg: TrainConfig) -> None:
     _require(0.0 <= m.leaky_slope < 1.0, "model.leaky_slope",
              f"must be in [0, 1), got {m.leaky_slope}")
     _one_of(m.d_head, ("logit", "patch"), "model.d_head")
+    _require(m.mlp_hidden >= 1, "model.mlp_hidden", f"must be >= 1, got {m.mlp_hidden}")
+    _require(1 <= m.mlp_depth <= 16, "model.mlp_depth", f"must be in 1..16, got {m.mlp_depth}")
+    _require(m.pack >= 1, "model.pack", f"must be >= 1, got {m.pack}")
+    if cfg.data.name in MIXTURE_SOURCES:
+        _require(m.d_head == "logit", "model.d_head", "2-D mixtures use the logit head")
+        _require(cfg.train.batch_size % m.pack == 0, "model.pack",
+                 f"train.batch_size {cfg.train.batch_size} is not divisible by pack {m.pack}")
+        return
+    _require(m.pack == 1, "model.pack", "packing is implemented for the 2-D mixtures' MLP D only")
     if m.d_head == "patch":
         size = cfg.data.image_size
         valid = [size >> k for k in range(1, 5) if (size >> k) >= 4 and (size >> k) << k == size]

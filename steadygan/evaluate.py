@@ -8,14 +8,16 @@ from typing import Any
 
 import numpy as np
 
-from steadygan.config import ConfigError
+from steadygan.config import MIXTURE_SOURCES, ConfigError
 from steadygan.metrics.domain import evaluate_images
-from steadygan.sample import load_generator, sample_images
-from steadygan.train.checkpoint import checkpoint_config, load_checkpoint
-from steadygan.train.rundir import RunDir
+from steadygan.metrics.stacked import stacked_modes
+from steadygan.metrics.toy2d import mixture_metrics
+from steadygan.sample import TrainedGenerator
 
 # The order and the formats of the printed table.
-_ROWS = (("fid", "domain FID", "{:.3f}"), ("kid_mean", "KID", "{:.5f}"),
+_ROWS = (("modes_covered", "modes covered", "{}"), ("high_quality", "high-quality share", "{:.3f}"),
+         ("reverse_kl", "reverse KL over modes", "{:.4f}"), ("kl", "KL to uniform modes", "{:.4f}"),
+         ("fid", "domain FID", "{:.3f}"), ("kid_mean", "KID", "{:.5f}"),
          ("precision", "precision", "{:.3f}"), ("recall", "recall", "{:.3f}"),
          ("density", "density", "{:.3f}"), ("coverage", "coverage", "{:.3f}"),
          ("classes_covered", "classes covered", "{}/10"), ("class_kl", "class KL to uniform", "{:.4f}"),
@@ -25,17 +27,24 @@ _ROWS = (("fid", "domain FID", "{:.3f}"), ("kid_mean", "KID", "{:.5f}"),
 def evaluate_run(run_dir: str | Path, n: int = 10_000, checkpoint: str | Path | None = None,
                  ema: bool = True, data_dir: str | None = None, device: str = "auto",
                  seed: int = 0) -> dict[str, Any]:
-    """Sample n images from the run's generator and measure them against the MNIST test set."""
-    run = RunDir(run_dir)
-    path = run.resolve_checkpoint(checkpoint)
-    ckpt = load_checkpoint(path)
-    cfg = checkpoint_config(ckpt, path)
-    if (cfg.data.image_size, cfg.data.channels) != (28, 1):
-        raise ConfigError(f"{run.path}: domain metrics need 28x28 grayscale digits, this run makes "
-                          f"{cfg.data.image_size}x{cfg.data.image_size}x{cfg.data.channels}")
-    G = load_generator(run.path, path, ema=ema, device=device)
-    result = evaluate_images(sample_images(G, n, seed), data_dir=data_dir)
-    result.update(step=int(ckpt["step"]), checkpoint=str(path), ema=ema and ckpt["G_ema"] is not None,
+    """Sample n from the run's generator and measure them with the metric of its domain:
+    digits -> domain FID etc. against the MNIST test set; Stacked MNIST -> modes of 1000;
+    2-D mixtures -> modes covered, high-quality share, reverse KL."""
+    generator = TrainedGenerator(run_dir, checkpoint, ema=ema, device=device)
+    data = generator.cfg.data
+    shape = (data.image_size, data.channels)
+    if data.name in MIXTURE_SOURCES:
+        result = dict(mixture_metrics(generator.sample(n, seed), data.name))
+    elif data.name == "stacked-mnist" and shape == (28, 3):
+        result = dict(stacked_modes(generator.sample(n, seed), device=str(next(
+            generator.G.parameters()).device)))
+    elif shape == (28, 1):
+        result = evaluate_images(generator.sample(n, seed), data_dir=data_dir)
+    else:
+        raise ConfigError(f"{run_dir}: domain metrics need 28x28 grayscale digits, 28x28 Stacked "
+                          f"MNIST or 2-D mixtures; this run makes {data.image_size}x"
+                          f"{data.image_size}x{data.channels} images")
+    result.update(step=generator.step, checkpoint=str(generator.path), ema=generator.uses_ema,
                   seed=seed)
     return result
 

@@ -1,34 +1,41 @@
-"""Generate images from a trained run: load a checkpoint's generator, draw z, write uint8."""
+"""Generate samples from a trained run: load a checkpoint's generator, draw z, write them."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
-from steadygan.models.dcgan import Generator
-from steadygan.models.generate import generate
+from steadygan.config import TrainConfig
 from steadygan.train.checkpoint import checkpoint_config, load_checkpoint
 from steadygan.train.device import resolve_device
+from steadygan.train.domain import ImageDomain, PointDomain, domain_for
 from steadygan.train.rundir import RunDir
 
 
-def load_generator(run_dir: str | Path, checkpoint: str | Path | None = None, ema: bool = True,
-                   device: str = "auto") -> Generator:
-    """The run's generator (its EMA copy when the run kept one and `ema`), in eval mode."""
-    path = RunDir(run_dir).resolve_checkpoint(checkpoint)
-    ckpt = load_checkpoint(path)
-    cfg = checkpoint_config(ckpt, path)
-    G = Generator(cfg.model, cfg.data.image_size, cfg.data.channels)
-    weights = ckpt["G_ema"] if ema and ckpt.get("G_ema") is not None else ckpt["G"]
-    G.load_state_dict(weights)
-    return G.to(resolve_device(device)).eval()
+class TrainedGenerator:
+    """A run's generator (its EMA copy when the run kept one and `ema`), in eval mode."""
 
+    def __init__(self, run_dir: str | Path, checkpoint: str | Path | None = None, ema: bool = True,
+                 device: str = "auto") -> None:
+        self.path = RunDir(run_dir).resolve_checkpoint(checkpoint)
+        ckpt = load_checkpoint(self.path)
+        self.cfg: TrainConfig = checkpoint_config(ckpt, self.path)
+        self.step = int(ckpt["step"])
+        self.domain: ImageDomain | PointDomain = domain_for(self.cfg)
+        self.G: nn.Module = self.domain.build_models()[0]
+        self.uses_ema = ema and ckpt.get("G_ema") is not None
+        self.G.load_state_dict(ckpt["G_ema"] if self.uses_ema else ckpt["G"])
+        self.G.to(resolve_device(device)).eval()
 
-def sample_images(G: Generator, n: int, seed: int = 0) -> np.ndarray:
-    """n uint8 images (n, C, H, W) from z ~ N(0, I) drawn with `seed`."""
-    if n < 1:
-        raise ValueError(f"--n: must be >= 1, got {n}")
-    device = next(G.parameters()).device
-    z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed)).to(device)
-    return generate(G, z)
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """n samples from z ~ N(0, I) drawn with `seed`: uint8 (n, C, H, W) images or (n, 2) points."""
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        device = next(self.G.parameters()).device
+        z = torch.randn(n, self.cfg.model.z_dim, generator=torch.Generator().manual_seed(seed))
+        return self.domain.generate(self.G, z.to(device))
+
+    def save_picture(self, samples: np.ndarray, path: str | Path) -> None:
+        self.domain.save_samples(samples, Path(path))

@@ -1,4 +1,8 @@
-"""Live evaluation during training and the best checkpoint it selects (by FID, never by loss)."""
+"""Live evaluation during training and the best checkpoint it selects (by a metric, never by loss).
+
+Digits get a domain FID against the shipped MNIST statistics; 2-D mixtures get modes covered and
+the share of high-quality samples. Other data get no live evaluation.
+"""
 from __future__ import annotations
 
 import math
@@ -7,41 +11,38 @@ from typing import Any
 import torch
 
 from steadygan.config import TrainConfig
-from steadygan.models.generate import generate
-
-
-def live_eval_applies(cfg: TrainConfig) -> bool:
-    """The domain classifier reads 28x28 grayscale digits; other data get no live FID."""
-    return cfg.run.eval_every > 0 and (cfg.data.image_size, cfg.data.channels) == (28, 1)
+from steadygan.train.domain import ImageDomain, LiveEval, PointDomain
 
 
 class BestTracker:
-    """Every run.eval_every steps: FID of run.eval_samples fixed-latent samples; remembers the best."""
+    """Every run.eval_every steps: evaluate fixed-latent samples and remember the best score."""
 
-    def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
-        from steadygan.metrics.live import LiveFid  # the classifier loads only when used
-
-        self.every = cfg.run.eval_every
-        self.evaluate_images = LiveFid(str(device))
+    def __init__(self, cfg: TrainConfig, domain: ImageDomain | PointDomain, evaluate: LiveEval,
+                 device: torch.device) -> None:
+        self.every, self.domain, self.evaluate_samples = cfg.run.eval_every, domain, evaluate
         gen = torch.Generator().manual_seed(cfg.train.seed + 54321)
         self.z = torch.randn(cfg.run.eval_samples, cfg.model.z_dim, generator=gen).to(device)
-        self.best_fid, self.best_step = math.inf, -1
+        self.best_score, self.best_step = math.inf, -1
+
+    @classmethod
+    def create(cls, cfg: TrainConfig, domain: ImageDomain | PointDomain,
+               device: torch.device) -> "BestTracker | None":
+        evaluate = domain.live_eval(device) if cfg.run.eval_every > 0 else None
+        return cls(cfg, domain, evaluate, device) if evaluate is not None else None
 
     def due(self, step: int, total: int) -> bool:
         return step % self.every == 0 or step == total
 
     def evaluate(self, G: torch.nn.Module, step: int) -> tuple[dict[str, Any], bool]:
         """The metrics record for `step`, and whether it is the best so far."""
-        record: dict[str, Any] = {"kind": "eval", "step": step}
-        record.update(self.evaluate_images(generate(G, self.z)))
-        improved = record["fid_live"] < self.best_fid
+        metrics, score = self.evaluate_samples(self.domain.generate(G, self.z))
+        improved = score < self.best_score
         if improved:
-            self.best_fid, self.best_step = record["fid_live"], step
-        record.update(best_fid_live=self.best_fid, best_step=self.best_step)
-        return record, improved
+            self.best_score, self.best_step = score, step
+        return {"kind": "eval", "step": step, **metrics, "best_step": self.best_step}, improved
 
     def state_dict(self) -> dict[str, Any]:
-        return {"best_fid": self.best_fid, "best_step": self.best_step}
+        return {"best_score": self.best_score, "best_step": self.best_step}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.best_fid, self.best_step = float(state["best_fid"]), int(state["best_step"])
+        self.best_score, self.best_step = float(state["best_score"]), int(state["best_step"])

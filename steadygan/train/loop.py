@@ -17,19 +17,17 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from steadygan.config import ConfigError, TrainConfig
-from steadygan.data.grid import save_grid
-from steadygan.data.sources import load_dataset
-from steadygan.models.dcgan import build_models
-from steadygan.models.generate import generate
+from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig
 from steadygan.train.checkpoint import (CheckpointError, atomic_save, checkpoint_config,
                                         load_checkpoint, restore, state_dict)
-from steadygan.train.best import BestTracker, live_eval_applies
+from steadygan.train.best import BestTracker
 from steadygan.train.device import autocast_dtype, resolve_device
+from steadygan.train.domain import domain_for
 from steadygan.train.rundir import RunDir
 from steadygan.train.step import STAT_NAMES, GanState, train_step, update_ema
 
 N_FIXED_SAMPLES = 64
+N_FIXED_POINTS = 2500
 
 
 class TrainingDiverged(RuntimeError):
@@ -46,7 +44,7 @@ class RunResult:
 
 def build_state(cfg: TrainConfig, device: torch.device) -> GanState:
     torch.manual_seed(cfg.train.seed)  # model init and dropout draw from the global stream
-    G, D = build_models(cfg.model, cfg.data.image_size, cfg.data.channels)
+    G, D = domain_for(cfg).build_models()
     # channels_last: faster convolutions on CPU (oneDNN) and tensor cores on CUDA
     G = G.to(device, memory_format=torch.channels_last)
     D = D.to(device, memory_format=torch.channels_last)
@@ -126,19 +124,16 @@ class StopOnSignal:
             signal.signal(sig, handler)
 
 
-def to_model_input(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (B, C, H, W) -> float in [-1, 1], channels_last like the models."""
-    return (images.float().div_(127.5).sub_(1.0)).contiguous(memory_format=torch.channels_last)
-
-
 def ema_decay_at(step: int, decay: float) -> float:
     """Ramp the EMA in so that early samples are not an average of untrained weights."""
     return min(decay, (1.0 + step) / (10.0 + step))
 
 
 def fixed_latents(cfg: TrainConfig, device: torch.device) -> torch.Tensor:
+    """The latents of every sample grid (or scatter plot), so a person sees the same z evolve."""
+    n = N_FIXED_POINTS if cfg.data.name in MIXTURE_SOURCES else N_FIXED_SAMPLES
     gen = torch.Generator().manual_seed(cfg.train.seed + 12345)
-    return torch.randn(N_FIXED_SAMPLES, cfg.model.z_dim, generator=gen).to(device)
+    return torch.randn(n, cfg.model.z_dim, generator=gen).to(device)
 
 
 def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
@@ -148,18 +143,16 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
     run = RunDir(cfg.run.out or RunDir.default_path())
     cfg.run.out = str(run.path)
 
-    images, _ = load_dataset(cfg.data.name, cfg.data.dir or None, cfg.data.image_size,
-                             cfg.data.channels)
-    n_images = images.shape[0]
+    domain = domain_for(cfg)
+    data = domain.load().to(device)  # resident on the device; batches are drawn by index
+    n_images = data.shape[0]
     if n_images < cfg.train.batch_size:
         raise ConfigError(f"train.batch_size: {cfg.train.batch_size} is larger than the dataset "
-                          f"({n_images} images)")
-    # uint8 on the device is 4x smaller than float; batches are converted as they are drawn
-    data = torch.from_numpy(images).to(device)
+                          f"({n_images} examples)")
 
     state = build_state(cfg, device)
     window = StatsWindow(device)
-    best = BestTracker(cfg, device) if live_eval_applies(cfg) else None
+    best = BestTracker.create(cfg, domain, device)
     start = 0
     if resume:
         start = _resume_into(state, window, best, run, cfg)
@@ -178,7 +171,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
     with StopOnSignal() as stop, tqdm(total=total, initial=start, disable=not r.progress,
                                        desc="train", unit="step", dynamic_ncols=True) as bar:
         for step in range(start, total):
-            reals = [to_model_input(data[order.indices(step * n_critic + i)])
+            reals = [domain.to_batch(data[order.indices(step * n_critic + i)])
                      for i in range(n_critic)]
             window.add(train_step(state, reals))
             if state.G_ema is not None:
@@ -199,7 +192,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
                         f"training diverged near step {done}: non-finite losses or statistics; "
                         f"the last good checkpoint is {run.last_checkpoint}")
             if done % r.sample_every == 0:
-                save_grid(generate(sampler, z_fixed), run.sample_at(done))
+                domain.save_samples(domain.generate(sampler, z_fixed), run.sample_at(done))
             extra_paths = []
             if best is not None and best.due(done, total):
                 record, improved = best.evaluate(sampler, done)
@@ -218,7 +211,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
                           f"continue with: steadygan train --resume {run.path}")
                 return result
 
-    save_grid(generate(sampler, z_fixed), run.sample_at(None))
+    domain.save_samples(domain.generate(sampler, z_fixed), run.sample_at(None))
     return result
 
 

@@ -27,7 +27,7 @@ def test_live_fid_is_logged_and_best_pt_holds_the_lowest(tiny_cfg):
     best = min(evals, key=lambda r: r["fid_live"])
     assert evals[-1]["best_step"] == best["step"]
     ckpt = load_checkpoint(run / "checkpoints" / "best.pt")
-    assert ckpt["step"] == best["step"] and ckpt["best"]["best_fid"] == best["fid_live"]
+    assert ckpt["step"] == best["step"] and ckpt["best"]["best_score"] == best["fid_live"]
     assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 24
 
 

@@ -1,0 +1,129 @@
+"""What differs between training on images and on 2-D points, behind one small interface.
+
+The loop, the step, checkpoints and resume are the same for both; a domain says how the data is
+loaded and stored on the device, which G / D pair fits it, how samples are written (image grid or
+scatter plot), and which cheap evaluation picks the best checkpoint.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from steadygan.config import MIXTURE_SOURCES, TrainConfig
+
+# A live evaluation returns its metrics and a score (lower is better) that selects best.pt.
+LiveEval = Callable[[np.ndarray], tuple[dict[str, Any], float]]
+
+
+class ImageDomain:
+    sample_suffix = ".png"
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        self.cfg = cfg
+
+    def load(self) -> torch.Tensor:
+        """uint8 (N, C, H, W): 4x smaller on the device than float; converted per batch."""
+        from steadygan.data.sources import load_dataset
+
+        d = self.cfg.data
+        images, _ = load_dataset(d.name, d.dir or None, d.image_size, d.channels)
+        return torch.from_numpy(images)
+
+    def to_batch(self, stored: torch.Tensor) -> torch.Tensor:
+        """uint8 -> float in [-1, 1], channels_last like the models."""
+        return stored.float().div_(127.5).sub_(1.0).contiguous(memory_format=torch.channels_last)
+
+    def build_models(self) -> tuple[nn.Module, nn.Module]:
+        from steadygan.models.dcgan import build_models
+
+        return build_models(self.cfg.model, self.cfg.data.image_size, self.cfg.data.channels)
+
+    def generate(self, G: nn.Module, z: torch.Tensor) -> np.ndarray:
+        from steadygan.models.generate import generate
+
+        return generate(G, z)
+
+    def save_samples(self, samples: np.ndarray, path: Path) -> None:
+        from steadygan.data.grid import save_grid
+
+        save_grid(samples, path)
+
+    def live_eval(self, device: torch.device) -> LiveEval | None:
+        """Domain FID against the shipped MNIST statistics, for 28x28 grayscale digits only."""
+        if (self.cfg.data.image_size, self.cfg.data.channels) != (28, 1):
+            return None
+        from steadygan.metrics.live import LiveFid
+
+        fid = LiveFid(str(device))
+
+        def evaluate(images: np.ndarray) -> tuple[dict[str, Any], float]:
+            metrics = fid(images)
+            return metrics, metrics["fid_live"]
+        return evaluate
+
+
+class PointDomain:
+    """2-D Gaussian mixtures (ring8, grid25) with an MLP G / D pair."""
+
+    sample_suffix = ".png"
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        self.cfg = cfg
+
+    def load(self) -> torch.Tensor:
+        from steadygan.data.toy2d import sample_mixture
+
+        d = self.cfg.data
+        return torch.from_numpy(sample_mixture(d.name, d.n_points, self.cfg.train.seed))
+
+    def to_batch(self, stored: torch.Tensor) -> torch.Tensor:
+        return stored
+
+    def build_models(self) -> tuple[nn.Module, nn.Module]:
+        from steadygan.models.mlp import MLPDiscriminator, MLPGenerator
+
+        m = self.cfg.model
+        G = MLPGenerator(m.z_dim, m.mlp_hidden, m.mlp_depth)
+        D = MLPDiscriminator(m.mlp_hidden, m.mlp_depth, m.leaky_slope, m.d_dropout,
+                             m.d_minibatch_std, m.pack)
+        return G, D
+
+    @torch.no_grad()
+    def generate(self, G: nn.Module, z: torch.Tensor) -> np.ndarray:
+        was_training = G.training
+        G.eval()
+        points = torch.cat([G(chunk).float().cpu() for chunk in z.split(4096)]).numpy()
+        G.train(was_training)
+        return points
+
+    def save_samples(self, samples: np.ndarray, path: Path) -> None:
+        from steadygan.data.scatter import save_scatter
+        from steadygan.data.toy2d import mixture_modes
+
+        save_scatter(samples, path, modes=mixture_modes(self.cfg.data.name),
+                     title=f"{self.cfg.data.name}: {len(samples)} samples")
+
+    def live_eval(self, device: torch.device) -> LiveEval:
+        """Modes covered and high-quality share; best.pt maximises covered modes, then quality."""
+        from steadygan.metrics.toy2d import mixture_metrics
+
+        name = self.cfg.data.name
+
+        def evaluate(points: np.ndarray) -> tuple[dict[str, Any], float]:
+            finite = points[np.isfinite(points).all(axis=1)]
+            if len(finite) == 0:
+                return {"modes_live": 0, "hq_live": 0.0, "reverse_kl_live": None}, math.inf
+            m = mixture_metrics(finite, name)
+            metrics = {"modes_live": m["modes_covered"], "hq_live": m["high_quality"],
+                       "reverse_kl_live": m["reverse_kl"] if math.isfinite(m["reverse_kl"]) else None}
+            return metrics, -(m["modes_covered"] + m["high_quality"])
+        return evaluate
+
+
+def domain_for(cfg: TrainConfig) -> ImageDomain | PointDomain:
+    return PointDomain(cfg) if cfg.data.name in MIXTURE_SOURCES else ImageDomain(cfg)
