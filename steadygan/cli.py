@@ -98,8 +98,15 @@ def _assignments(args: argparse.Namespace) -> list[str]:
 
 
 def resolve_config(args: argparse.Namespace) -> TrainConfig:
-    cfg = load_config(args.config) if getattr(args, "config", None) else TrainConfig()
-    return cfg.with_overrides(_assignments(args)).validate()
+    """Defaults (those of the chosen data source), then --config, then flags and --set."""
+    config_file = getattr(args, "config", None)
+
+    def layered(base: TrainConfig) -> TrainConfig:
+        cfg = load_config(config_file, base) if config_file else base
+        return cfg.with_overrides(_assignments(args))
+
+    data_name = layered(TrainConfig()).data.name
+    return layered(TrainConfig.for_data(data_name)).validate()
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -27,6 +27,12 @@ IMAGE_SOURCES = ("bundled", "mnist", "folder", "stacked-mnist")
 MIXTURE_SOURCES = ("ring8", "grid25")  # 2-D points, trained with an MLP G / D pair
 DATA_SOURCES = IMAGE_SOURCES + MIXTURE_SOURCES
 
+# A small MLP on 2-D points wants a faster optimizer and none of the image-GAN label tricks
+# (measured: with the image defaults G never leaves the origin on ring8 in 3,000 steps).
+MIXTURE_DEFAULTS = ["train.lr_g=1e-3", "train.lr_d=1e-3", "train.batch_size=256",
+                    "labels.flip=0", "labels.smooth=0", "model.d_dropout=0",
+                    "run.sample_every=500", "run.checkpoint_every=500"]
+
 
 @dataclass
 class DataSection:
@@ -108,8 +114,16 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "config") -> "TrainConfig":
+    def for_data(cls, name: str) -> "TrainConfig":
+        """The defaults for a data source: 2-D mixtures get their own (see MIXTURE_DEFAULTS)."""
         cfg = cls()
+        return cfg.with_overrides(MIXTURE_DEFAULTS + [f"data.name={name}"]) \
+            if name in MIXTURE_SOURCES else cfg
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config",
+                  base: "TrainConfig | None" = None) -> "TrainConfig":
+        cfg = TrainConfig.from_dict(base.to_dict()) if base is not None else cls()
         for section_name, values in data.items():
             section = _section(cfg, section_name, source)
             if not isinstance(values, dict):
@@ -154,7 +168,8 @@ class TrainConfig:
 
 # ---- TOML ------------------------------------------------------------------------------------
 
-def load_config(path: str | Path) -> TrainConfig:
+def load_config(path: str | Path, base: TrainConfig | None = None) -> TrainConfig:
+    """Settings from a TOML file on top of `base` (the defaults when None)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
@@ -162,7 +177,7 @@ def load_config(path: str | Path) -> TrainConfig:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    return TrainConfig.from_dict(data, source=str(path))
+    return TrainConfig.from_dict(data, source=str(path), base=base)
 
 
 def dump_toml(cfg: TrainConfig) -> str:

@@ -98,5 +98,6 @@ def _grad_norm(model: nn.Module) -> torch.Tensor:
 def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
     """Move the averaged G a step towards G."""
     torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1.0 - decay)
-    # BatchNorm running statistics follow G directly
-    torch._foreach_copy_(list(ema.buffers()), list(model.buffers()))
+    buffers = list(ema.buffers())
+    if buffers:  # BatchNorm running statistics follow G directly
+        torch._foreach_copy_(buffers, list(model.buffers()))
