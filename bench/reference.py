@@ -58,7 +58,8 @@ def reference_throughput(cfg: TrainConfig, device: torch.device, seconds: float,
             errG = criterion(output, label)
             errG.backward()
             optimizerG.step()
-            _log = (errD_real.item() + errD_fake.item(), errG.item())  # what users print
+            losses = (errD_real.item() + errD_fake.item(), errG.item())  # what users print
+            del losses
             steps += 1
             if steps == warmup_steps:
                 start = time.perf_counter()

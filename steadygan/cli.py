@@ -81,6 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--device", default="auto")
 
+    cl = sub.add_parser("classifier", help="the MNIST classifier behind the domain metrics",
+                        description="Train the classifier whose features define domain FID, KID "
+                                    "and precision / recall (the package ships trained weights).")
+    cl_sub = cl.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ct = cl_sub.add_parser("train", help="train it (seeded, CPU-friendly) and write its weights")
+    ct.add_argument("--data-dir", help="folder of the MNIST files (default: $STEADYGAN_MNIST_DIR "
+                                       "or the user cache, downloading when possible)")
+    ct.add_argument("--epochs", type=int, default=4)
+    ct.add_argument("--seed", type=int, default=0)
+    ct.add_argument("--device", default="cpu")
+    ct.add_argument("--threads", type=int, help="torch CPU threads")
+    ct.add_argument("--limit", type=int, help="train on the first N images only")
+    ct.add_argument("--out", default="mnist_classifier.pt", help="weights file to write")
+
     co = sub.add_parser("config", help="print the resolved configuration as TOML",
                         description="Print defaults (or --config with --set applied) as TOML; "
                                     "a starting point for your own config file.")
@@ -175,6 +189,16 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _classifier(args: argparse.Namespace) -> int:
+    from steadygan.metrics.classifier_tool import train_and_save
+
+    if args.epochs < 1:
+        raise ConfigError(f"--epochs: must be >= 1, got {args.epochs}")
+    train_and_save(args.data_dir, Path(args.out), args.epochs, args.seed, args.device,
+                   args.threads, args.limit, log=lambda m: print(m, flush=True))
+    return 0
+
+
 def _config(args: argparse.Namespace) -> int:
     print(dump_toml(resolve_config(args)), end="")
     return 0
@@ -187,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     from steadygan.train.loop import TrainingDiverged
 
     args = build_parser().parse_args(argv)
-    commands = {"train": _train, "sample": _sample, "eval": _eval, "config": _config}
+    commands = {"train": _train, "sample": _sample, "eval": _eval, "classifier": _classifier,
+                "config": _config}
     try:
         return commands[args.command](args)
     except (ConfigError, DataError, CheckpointError, MetricInputError) as exc:

@@ -1,5 +1,3 @@
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +17,6 @@ from steadygan.metrics.classifier import (
 )
 from steadygan.metrics.inputs import MetricInputError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -76,14 +73,13 @@ def test_training_is_seeded(mnist_dir):
     assert not torch.equal(a, c)
 
 
-def test_tool_writes_loadable_weights(mnist_dir, tmp_path, capsys):
-    path = PROJECT_ROOT / "tools" / "train_classifier.py"
-    spec = importlib.util.spec_from_file_location("train_tool", path)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+def test_command_writes_loadable_weights(mnist_dir, tmp_path, capsys):
+    from steadygan.cli import main
+
     out = tmp_path / "clf.pt"
-    argv = ["--data-dir", str(mnist_dir), "--epochs", "1", "--limit", "1280", "--threads", "1"]
-    assert tool.main(argv + ["--out", str(out)]) == 0  # conftest restores the thread count
+    argv = ["classifier", "train", "--data-dir", str(mnist_dir), "--epochs", "1", "--limit",
+            "1280", "--threads", "1"]
+    assert main(argv + ["--out", str(out)]) == 0  # the fixture restores the thread count
     assert "test accuracy" in capsys.readouterr().out
     assert load_classifier(path=out).training is False
     assert [p.name for p in tmp_path.iterdir()] == ["clf.pt"]  # no temp file left
