@@ -58,8 +58,7 @@ def reference_throughput(cfg: TrainConfig, device: torch.device, seconds: float,
             errG = criterion(output, label)
             errG.backward()
             optimizerG.step()
-            losses = (errD_real.item() + errD_fake.item(), errG.item())  # what users print
-            del losses
+            (errD_real.item() + errD_fake.item(), errG.item())  # the per-step reads users print
             steps += 1
             if steps == warmup_steps:
                 start = time.perf_counter()

@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--no-ema", action="store_true", help="use G's raw weights, not its EMA")
     ev.add_argument("--data-dir", help="folder of the MNIST test files (for the reference "
                                        "statistics, computed once and cached)")
+    ev.add_argument("--inception-ref", metavar="DIR",
+                    help="also compute Inception FID against the images in DIR (RGB folders; "
+                         "needs the optional extra steadygan[inception])")
     ev.add_argument("--out", metavar="JSON", help="where to write the result")
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--device", default="auto")
@@ -169,7 +172,8 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from steadygan.evaluate import evaluate_npz, evaluate_run, format_table, write_json
+    from steadygan.evaluate import (evaluate_npz, evaluate_run, evaluate_run_inception,
+                                    format_table, write_json)
 
     if bool(args.run) == bool(args.npz):
         raise ConfigError("eval: give either a run directory or --npz FILE")
@@ -178,6 +182,10 @@ def _eval(args: argparse.Namespace) -> int:
     if args.npz:
         result = evaluate_npz(args.npz, args.data_dir)
         out = Path(args.out) if args.out else None
+    elif args.inception_ref:
+        result = evaluate_run_inception(args.run, args.inception_ref, args.samples,
+                                        args.checkpoint, not args.no_ema, args.device, args.seed)
+        out = Path(args.out) if args.out else Path(args.run) / "eval.json"
     else:
         result = evaluate_run(args.run, args.samples, args.checkpoint, not args.no_ema,
                               args.data_dir, args.device, args.seed)

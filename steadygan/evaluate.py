@@ -15,7 +15,7 @@ from steadygan.metrics.toy2d import mixture_metrics
 from steadygan.sample import TrainedGenerator
 
 # The order and the formats of the printed table.
-_ROWS = (("modes_covered", "modes covered", "{}"), ("high_quality", "high-quality share", "{:.3f}"),
+_ROWS = (("inception_fid", "Inception FID", "{:.3f}"), ("modes_covered", "modes covered", "{}"), ("high_quality", "high-quality share", "{:.3f}"),
          ("reverse_kl", "reverse KL over modes", "{:.4f}"), ("kl", "KL to uniform modes", "{:.4f}"),
          ("fid", "domain FID", "{:.3f}"), ("kid_mean", "KID", "{:.5f}"),
          ("precision", "precision", "{:.3f}"), ("recall", "recall", "{:.3f}"),
@@ -47,6 +47,21 @@ def evaluate_run(run_dir: str | Path, n: int = 10_000, checkpoint: str | Path | 
     result.update(step=generator.step, checkpoint=str(generator.path), ema=generator.uses_ema,
                   seed=seed)
     return result
+
+
+def evaluate_run_inception(run_dir: str | Path, reference_dir: str | Path, n: int = 10_000,
+                           checkpoint: str | Path | None = None, ema: bool = True,
+                           device: str = "auto", seed: int = 0) -> dict[str, Any]:
+    """Inception FID of n samples of an image run against a folder of real images."""
+    from steadygan.metrics.inception import inception_fid
+
+    generator = TrainedGenerator(run_dir, checkpoint, ema=ema, device=device)
+    if generator.cfg.data.name in MIXTURE_SOURCES:
+        raise ConfigError(f"{run_dir}: Inception FID is for images, this run makes 2-D points")
+    on_cuda = next(generator.G.parameters()).device.type == "cuda"
+    return {"inception_fid": inception_fid(generator.sample(n, seed), reference_dir, on_cuda),
+            "n": n, "reference": str(reference_dir), "step": generator.step,
+            "checkpoint": str(generator.path), "ema": generator.uses_ema, "seed": seed}
 
 
 def evaluate_npz(path: str | Path, data_dir: str | None = None) -> dict[str, Any]:

@@ -1,7 +1,11 @@
 import json
+import sys
+import types
+from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from steadygan.cli import main
 from steadygan.data.mnist import load_mnist
@@ -65,3 +69,33 @@ def test_eval_refuses_non_digit_runs(capsys, tmp_path):
             args += ["--set", s]
     assert main(args) == 0
     _one_line(capsys, ["eval", str(tmp_path / "rgb")], "28x28 grayscale")
+
+
+def test_inception_fid_without_the_extra_says_how_to_install(capsys, tmp_path, digits_run,
+                                                             monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch_fidelity", None)  # makes the import fail
+    (tmp_path / "real").mkdir()
+    _one_line(capsys, ["eval", str(digits_run), "--inception-ref", str(tmp_path / "real"),
+                       "--samples", "10"], "pip install 'steadygan[inception]'")
+    _one_line(capsys, ["eval", str(digits_run), "--inception-ref", str(tmp_path / "none")],
+              "reference image folder not found")
+
+
+def test_inception_fid_hands_torch_fidelity_a_folder_of_rgb_pngs(capsys, tmp_path, digits_run,
+                                                                 monkeypatch):
+    """torch-fidelity needs downloaded weights; check our side of the call with a stand-in."""
+    seen = {}
+
+    def calculate_metrics(input1, input2, fid, cuda, verbose):
+        files = sorted(Path(input1).iterdir())
+        seen.update(n=len(files), mode=Image.open(files[0]).mode, input2=input2, fid=fid)
+        return {"frechet_inception_distance": 12.5}
+
+    monkeypatch.setitem(sys.modules, "torch_fidelity",
+                        types.SimpleNamespace(calculate_metrics=calculate_metrics))
+    (tmp_path / "real").mkdir()
+    assert main(["eval", str(digits_run), "--inception-ref", str(tmp_path / "real"),
+                 "--samples", "12", "--device", "cpu"]) == 0
+    assert seen == {"n": 12, "mode": "RGB", "input2": str(tmp_path / "real"), "fid": True}
+    assert json.loads((digits_run / "eval.json").read_text())["inception_fid"] == 12.5
+    assert "Inception FID" in capsys.readouterr().out
