@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from steadygan.atomic import atomic_write_text
 from steadygan.config import MIXTURE_SOURCES, ConfigError
 from steadygan.metrics.domain import evaluate_images
 from steadygan.metrics.stacked import stacked_modes
@@ -82,11 +82,7 @@ def evaluate_npz(path: str | Path, data_dir: str | None = None) -> dict[str, Any
 
 
 def write_json(result: dict[str, Any], path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(result, indent=2) + "\n")
 
 
 def format_table(result: dict[str, Any]) -> str:

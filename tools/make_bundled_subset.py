@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +19,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so the script runs from a plain checkout
 
+from steadygan.atomic import atomic_writer  # noqa: E402
 from steadygan.data.errors import DataError  # noqa: E402
 from steadygan.data.mnist import (  # noqa: E402
     BUNDLED_PATH,
@@ -47,16 +46,8 @@ def build_subset(
 
 def save_npz(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
     """np.savez_compressed through a temp file, so a crash never leaves half an npz."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            np.savez_compressed(out, images=images, labels=labels)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the file ships in the package
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_writer(path) as out:
+        np.savez_compressed(out, images=images, labels=labels)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from steadygan.atomic import atomic_writer
 
 
 def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 2) -> np.ndarray:
@@ -42,15 +42,5 @@ def save_grid(
     """Write make_grid(images) as a PNG (grayscale for C=1, RGB for C=3), atomically."""
     canvas = make_grid(images, nrow, padding)
     picture = Image.fromarray(canvas[0] if canvas.shape[0] == 1 else canvas.transpose(1, 2, 0))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Temp file + rename: a viewer polling the file never sees half a PNG.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            picture.save(out, format="PNG")
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; samples are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_writer(path) as out:
+        picture.save(out, format="PNG")

@@ -6,12 +6,12 @@ real modes as small red circles on top so collapse onto a subset of modes is vis
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from steadygan.atomic import atomic_writer
 
 _MARGIN = 0.06  # share of the image left around the axes box for labels
 _DOT = (40, 40, 60)
@@ -89,18 +89,5 @@ def save_scatter(points: object, path: str | Path, modes: np.ndarray | None = No
     if hidden:
         note = f"{hidden} of {len(points)} outside"
         draw.text((margin + box - draw.textlength(note), above), note, fill=(0, 0, 0))
-    _write_png(picture, Path(path))
-
-
-def _write_png(picture: Image.Image, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Temp file + rename: a viewer polling the file never sees half a PNG.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            picture.save(out, format="PNG")
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; plots are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_writer(path) as out:
+        picture.save(out, format="PNG")

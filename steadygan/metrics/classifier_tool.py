@@ -8,7 +8,6 @@ the shipped live-FID statistics with tools/make_reference_stats.py.
 """
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -35,7 +34,6 @@ def train_and_save(data_dir: str | None, out: Path, epochs: int = 4, seed: int =
     meta = {"epochs": epochs, "seed": seed, "threads": torch.get_num_threads(), "limit": limit,
             "test_accuracy": acc, "train_seconds": round(seconds, 1), "torch": str(torch.__version__)}
     atomic_save({"state_dict": state, "meta": meta}, out)  # plain types: loads with weights_only
-    os.chmod(out, 0o644)
     log(f"test accuracy {acc * 100:.2f} % on {len(test_labels)} images")
     log(f"trained in {seconds:.0f} s; wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
     return acc

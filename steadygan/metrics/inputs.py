@@ -11,12 +11,9 @@ class MetricInputError(ValueError):
     """Images a metric cannot use; the message is one line saying what is wrong."""
 
 
-def validate_images(images: object, name: str = "images") -> np.ndarray:
-    """Return images as a uint8 (N, 28, 28) array, or raise MetricInputError.
-
-    Accepts (N, 28, 28) or (N, 1, 28, 28). Refuses float input rather than
-    guessing its range: generators output [-1, 1], metrics want 0..255.
-    """
+def require_uint8(images: object, name: str) -> np.ndarray:
+    """A numpy uint8 array, or MetricInputError. Refuses float input rather than guessing its
+    range: generators output [-1, 1], metrics want 0..255."""
     if not isinstance(images, np.ndarray):
         raise MetricInputError(
             f"{name}: expected a numpy uint8 array, got {type(images).__name__}"
@@ -28,6 +25,21 @@ def validate_images(images: object, name: str = "images") -> np.ndarray:
             else ""
         )
         raise MetricInputError(f"{name}: expected dtype uint8 (0..255), got {images.dtype}{hint}")
+    return images
+
+
+def require_some(images: np.ndarray, name: str) -> np.ndarray:
+    if images.shape[0] == 0:
+        raise MetricInputError(f"{name}: no images (N == 0)")
+    return images
+
+
+def validate_images(images: object, name: str = "images") -> np.ndarray:
+    """Return images as a uint8 (N, 28, 28) array, or raise MetricInputError.
+
+    Accepts (N, 28, 28) or (N, 1, 28, 28).
+    """
+    images = require_uint8(images, name)
     if images.ndim == 4:
         if images.shape[1] != 1:
             raise MetricInputError(
@@ -44,9 +56,7 @@ def validate_images(images: object, name: str = "images") -> np.ndarray:
             f"{name}: expected {IMAGE_SIZE}x{IMAGE_SIZE} images, got "
             f"{images.shape[1]}x{images.shape[2]} in shape {images.shape}"
         )
-    if images.shape[0] == 0:
-        raise MetricInputError(f"{name}: no images (N == 0)")
-    return images
+    return require_some(images, name)
 
 
 def validate_features(features: object, name: str = "features", min_n: int = 1) -> np.ndarray:

@@ -6,11 +6,11 @@ classifier weights, so the bundled offline run can pick its best checkpoint by F
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
+from steadygan.atomic import atomic_writer
 from steadygan.metrics.classes import class_metrics
 from steadygan.metrics.classifier import WEIGHTS_PATH, embed, load_classifier, weights_hash
 from steadygan.metrics.fid import frechet_distance, gaussian_fit
@@ -22,10 +22,9 @@ STATS_PATH = WEIGHTS_PATH.with_name("mnist_test_stats.npz")
 
 def write_reference_stats(reference: Embedding, path: Path = STATS_PATH) -> None:
     mu, cov = reference.gaussian()
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez_compressed(tmp, mu=mu, cov=cov, weights_sha256=np.array(reference.weights_sha256),
-                        n=np.array(len(reference)))
-    os.replace(tmp, path)
+    with atomic_writer(path) as f:
+        np.savez_compressed(f, mu=mu, cov=cov, weights_sha256=np.array(reference.weights_sha256),
+                            n=np.array(len(reference)))
 
 
 def load_reference_stats(path: Path = STATS_PATH) -> tuple[np.ndarray, np.ndarray]:

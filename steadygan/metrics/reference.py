@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from steadygan.atomic import atomic_writer
 from steadygan.data.mnist import load_mnist
 from steadygan.metrics.classifier import WEIGHTS_PATH, embed, load_classifier, weights_hash
 from steadygan.metrics.inputs import MetricInputError
@@ -74,23 +74,10 @@ def _read_cache(path: Path, sha256: str) -> Embedding | None:
 
 def _write_cache(path: Path, ref: Embedding) -> None:
     """Atomic write; a failure to cache is not a failure to measure, so it is swallowed."""
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                # The network computes in float32, so storing float32 loses nothing.
-                np.savez(
-                    out,
-                    features=ref.features.astype(np.float32),
-                    proba=ref.proba.astype(np.float32),
-                    weights_sha256=np.array(ref.weights_sha256),
-                )
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+    with contextlib.suppress(OSError), atomic_writer(path) as out:
+        # The network computes in float32, so storing float32 loses nothing.
+        np.savez(out, features=ref.features.astype(np.float32),
+                 proba=ref.proba.astype(np.float32), weights_sha256=np.array(ref.weights_sha256))
 
 
 def mnist_reference(

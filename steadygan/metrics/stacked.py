@@ -17,7 +17,7 @@ import torch
 from steadygan.data.stacked import NUM_MODES
 from steadygan.metrics.classes import kl_to_uniform
 from steadygan.metrics.classifier import embed, load_classifier
-from steadygan.metrics.inputs import IMAGE_SIZE, MetricInputError
+from steadygan.metrics.inputs import IMAGE_SIZE, MetricInputError, require_some, require_uint8
 
 STACKED_EVAL_SIZE = 26_000
 # Samples per classifier call: bounds the float64 feature matrix embed returns.
@@ -26,21 +26,14 @@ _CHUNK = 5_000
 
 def validate_stacked(images: object, name: str = "images") -> np.ndarray:
     """Return images as uint8 (N, 3, 28, 28) with N >= 1, or raise MetricInputError."""
-    if not isinstance(images, np.ndarray):
-        raise MetricInputError(
-            f"{name}: expected a numpy uint8 array, got {type(images).__name__}"
-        )
-    if images.dtype != np.uint8:
-        raise MetricInputError(f"{name}: expected dtype uint8 (0..255), got {images.dtype}")
+    images = require_uint8(images, name)
     expected = (3, IMAGE_SIZE, IMAGE_SIZE)
     if images.ndim != 4 or images.shape[1:] != expected:
         raise MetricInputError(
             f"{name}: expected shape (N, 3, {IMAGE_SIZE}, {IMAGE_SIZE}) for Stacked MNIST, "
             f"got {images.shape}"
         )
-    if images.shape[0] == 0:
-        raise MetricInputError(f"{name}: no images (N == 0)")
-    return images
+    return require_some(images, name)
 
 
 def stacked_mode_labels(

@@ -1,13 +1,12 @@
 """Checkpoints: written atomically, holding everything needed to continue bit for bit."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from steadygan.atomic import atomic_writer
 from steadygan.config import ConfigError, TrainConfig
 from steadygan.train.step import GanState
 
@@ -19,21 +18,9 @@ class CheckpointError(ValueError):
 
 
 def atomic_save(obj: Any, path: Path) -> None:
-    """torch.save to a temp file in the same folder, fsync, then rename over `path`.
-
-    A crash or kill at any moment leaves either the old file or the new one, never half a file.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """torch.save that leaves either the old file or the new one, never half a checkpoint."""
+    with atomic_writer(path) as f:
+        torch.save(obj, f)
 
 
 def state_dict(s: GanState, step: int) -> dict[str, Any]:

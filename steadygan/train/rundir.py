@@ -9,11 +9,11 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
+from steadygan.atomic import atomic_write_text
 from steadygan.config import ConfigError, TrainConfig, dump_toml, load_config
 
 
@@ -67,7 +67,7 @@ class RunDir:
         self.path.mkdir(parents=True, exist_ok=True)
 
     def write_config(self, cfg: TrainConfig) -> None:
-        _atomic_write_text(self.config_path, dump_toml(cfg))
+        atomic_write_text(self.config_path, dump_toml(cfg))
 
     def read_config(self) -> TrainConfig:
         if not self.path.is_dir():
@@ -93,11 +93,4 @@ class RunDir:
     def truncate_metrics(self, step: int) -> None:
         """Drop records written after the checkpoint we resume from: they will be rewritten."""
         kept = [r for r in self.read_metrics() if r.get("step", 0) <= step]
-        _atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+        atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
