@@ -84,6 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--device", default="auto")
 
+    di = sub.add_parser("diagnose", help="failure modes a run went through, with remedies",
+                        description="Replay RUN's metrics through the failure-mode detectors "
+                                    "(D or G overpowering, mode collapse, oscillation, divergence, "
+                                    "convergence); writes RUN/diagnoses.jsonl. Exit code 1 when the run "
+                                    "ends in a failure, 0 when healthy or recovered, 2 bad input.")
+    di.add_argument("run", metavar="RUN", help="run directory (finished or interrupted)")
+    di.add_argument("--window", type=int, help="log records per detector window "
+                                                "(default: the run's health.window)")
+
     cl = sub.add_parser("classifier", help="the MNIST classifier behind the domain metrics",
                         description="Train the classifier whose features define domain FID, KID "
                                     "and precision / recall (the package ships trained weights).")
@@ -97,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     ct.add_argument("--threads", type=int, help="torch CPU threads")
     ct.add_argument("--limit", type=int, help="train on the first N images only")
     ct.add_argument("--out", default="mnist_classifier.pt", help="weights file to write")
+
+    rp = sub.add_parser("report", help="an HTML report of a run, or an index of a folder of runs",
+                        description="Write one self-contained HTML file (plots, sample grids, "
+                                    "diagnoses, config; images embedded, works offline). For a "
+                                    "folder of runs: each run's report and an index linking them.")
+    rp.add_argument("run", metavar="RUN", help="run directory, or a folder holding run directories")
+    rp.add_argument("--out", metavar="HTML", help="where to write it (default RUN/report.html)")
 
     co = sub.add_parser("config", help="print the resolved configuration as TOML",
                         description="Print defaults (or --config with --set applied) as TOML; "
@@ -197,6 +213,16 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _diagnose(args: argparse.Namespace) -> int:
+    from steadygan.health.diagnose import EXIT_FAILURE, EXIT_HEALTHY, diagnose_run, format_timeline
+
+    if args.window is not None and not 2 <= args.window <= 100:
+        raise ConfigError(f"--window: must be in 2..100, got {args.window}")
+    timeline = diagnose_run(args.run, args.window)
+    print(format_timeline(timeline, args.run))
+    return EXIT_FAILURE if timeline.verdict() == "failure" else EXIT_HEALTHY
+
+
 def _classifier(args: argparse.Namespace) -> int:
     from steadygan.metrics.classifier_tool import train_and_save
 
@@ -204,6 +230,15 @@ def _classifier(args: argparse.Namespace) -> int:
         raise ConfigError(f"--epochs: must be >= 1, got {args.epochs}")
     train_and_save(args.data_dir, Path(args.out), args.epochs, args.seed, args.device,
                    args.threads, args.limit, log=lambda m: print(m, flush=True))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from steadygan.report import make_report
+
+    written = make_report(args.run, args.out)
+    extra = f" and {len(written) - 1} run reports" if len(written) > 1 else ""
+    print(f"wrote {written[0]}{extra}")
     return 0
 
 
@@ -219,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     from steadygan.train.loop import TrainingDiverged
 
     args = build_parser().parse_args(argv)
-    commands = {"train": _train, "sample": _sample, "eval": _eval, "classifier": _classifier,
-                "config": _config}
+    commands = {"train": _train, "sample": _sample, "eval": _eval, "diagnose": _diagnose,
+                "report": _report, "classifier": _classifier, "config": _config}
     try:
         return commands[args.command](args)
     except (ConfigError, DataError, CheckpointError, MetricInputError) as exc:

@@ -31,7 +31,7 @@ DATA_SOURCES = IMAGE_SOURCES + MIXTURE_SOURCES
 # (measured: with the image defaults G never leaves the origin on ring8 in 3,000 steps).
 MIXTURE_DEFAULTS = ["train.lr_g=1e-3", "train.lr_d=1e-3", "train.batch_size=256",
                     "labels.flip=0", "labels.smooth=0", "model.d_dropout=0",
-                    "run.sample_every=500", "run.checkpoint_every=500"]
+                    "run.sample_every=500", "run.checkpoint_every=500", "balance.lr_max=2e-3"]
 
 
 @dataclass
@@ -90,6 +90,24 @@ class LabelSection:
 
 
 @dataclass
+class BalanceSection:
+    mode: str = "off"  # off | auto: the controller moves lr_g / lr_d to keep D's accuracy in band
+    band_low: float = 0.55  # smoothed D accuracy below this: G learns too fast
+    band_high: float = 0.9  # above this: D learns too fast (healthy default runs peak near 0.88)
+    factor: float = 1.5  # one action multiplies / divides each learning rate by this
+    smoothing: float = 0.5  # EMA weight of the newest D accuracy
+    lr_min: float = 1e-6
+    lr_max: float = 4e-4
+
+
+@dataclass
+class HealthSection:
+    detect: bool = True  # failure-mode detectors run live, writing diagnoses.jsonl
+    window: int = 4  # log records per detector window
+    max_rollbacks: int = 3  # on NaN / Inf: back to the last checkpoint with halved lrs, this often
+
+
+@dataclass
 class RunSection:
     out: str = ""  # run directory; empty: runs/<date>-<time>
     log_every: int = 50  # statistics are read from the device every K steps
@@ -107,6 +125,8 @@ class TrainConfig:
     model: ModelSection = field(default_factory=ModelSection)
     train: TrainSection = field(default_factory=TrainSection)
     labels: LabelSection = field(default_factory=LabelSection)
+    balance: BalanceSection = field(default_factory=BalanceSection)
+    health: HealthSection = field(default_factory=HealthSection)
     run: RunSection = field(default_factory=RunSection)
 
     # ---- conversion -------------------------------------------------------------------------
@@ -326,6 +346,24 @@ def _check_labels(cfg: TrainConfig) -> None:
     _require(0.0 <= lab.smooth <= 0.5, "labels.smooth", f"must be in [0, 0.5], got {lab.smooth}")
 
 
+def _check_balance(cfg: TrainConfig) -> None:
+    b = cfg.balance
+    _one_of(b.mode, ("off", "auto"), "balance.mode")
+    _require(0.0 < b.band_low < b.band_high < 1.0, "balance.band_low",
+             f"need 0 < band_low < band_high < 1, got {b.band_low} and {b.band_high}")
+    _require(1.0 < b.factor <= 4.0, "balance.factor", f"must be in (1, 4], got {b.factor}")
+    _require(0.0 < b.smoothing <= 1.0, "balance.smoothing", f"must be in (0, 1], got {b.smoothing}")
+    _require(0.0 < b.lr_min < b.lr_max <= 1.0, "balance.lr_min",
+             f"need 0 < lr_min < lr_max <= 1, got {b.lr_min} and {b.lr_max}")
+
+
+def _check_health(cfg: TrainConfig) -> None:
+    h = cfg.health
+    _require(2 <= h.window <= 100, "health.window", f"must be in 2..100, got {h.window}")
+    _require(0 <= h.max_rollbacks <= 20, "health.max_rollbacks",
+             f"must be in 0..20, got {h.max_rollbacks}")
+
+
 def _check_run(cfg: TrainConfig) -> None:
     r = cfg.run
     for name in ("log_every", "sample_every", "checkpoint_every"):
@@ -337,4 +375,5 @@ def _check_run(cfg: TrainConfig) -> None:
 
 
 _CHECKS: tuple[Callable[[TrainConfig], None], ...] = (
-    _check_data, _check_model, _check_train, _check_labels, _check_run)
+    _check_data, _check_model, _check_train, _check_labels, _check_balance, _check_health,
+    _check_run)

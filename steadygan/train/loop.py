@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig
 from steadygan.train.checkpoint import (CheckpointError, atomic_save, checkpoint_config,
                                         load_checkpoint, restore, state_dict)
+from steadygan.health.monitor import HealthMonitor
 from steadygan.train.best import BestTracker
 from steadygan.train.device import autocast_dtype, resolve_device
 from steadygan.train.domain import domain_for
@@ -93,6 +94,10 @@ class StatsWindow:
         self.sum.copy_(state["sum"])
         self.count = int(state["count"])
 
+    def finite(self) -> bool:
+        """Whether the statistics since the last read are finite (one host read, at checkpoints)."""
+        return bool(torch.isfinite(self.sum).all())
+
     def mean(self) -> dict[str, float]:
         values = (self.sum / max(self.count, 1)).tolist()
         self.sum.zero_()
@@ -153,9 +158,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
     state = build_state(cfg, device)
     window = StatsWindow(device)
     best = BestTracker.create(cfg, domain, device)
+    health = HealthMonitor(cfg, run, state, domain, data)
     start = 0
     if resume:
-        start = _resume_into(state, window, best, run, cfg)
+        start = _resume_into(state, window, best, health, run, cfg)
     else:
         run.prepare_new()
     run.write_config(cfg)
@@ -167,47 +173,67 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
     n_critic, r = cfg.train.n_critic, cfg.run
     result = RunResult(run.path, start)
     last_time, last_step = time.perf_counter(), start
+    rollbacks = 0
+    if not resume:  # a step-0 checkpoint: even an early divergence has somewhere to roll back to
+        _save_checkpoint(state, window, best, health, 0, [run.last_checkpoint])
 
     with StopOnSignal() as stop, tqdm(total=total, initial=start, disable=not r.progress,
                                        desc="train", unit="step", dynamic_ncols=True) as bar:
-        for step in range(start, total):
+        step = start
+        while step < total:
             reals = [domain.to_batch(data[order.indices(step * n_critic + i)])
                      for i in range(n_critic)]
             window.add(train_step(state, reals))
             if state.G_ema is not None:
                 update_ema(state.G_ema, state.G, ema_decay_at(step, cfg.train.ema_decay))
-            done = step + 1
+            step += 1
             bar.update(1)
 
-            if done % r.log_every == 0 or done == total or stop.requested:
+            if step % r.log_every == 0 or step == total or stop.requested:
                 now = time.perf_counter()
-                record = _record(window, done, order, state, now - last_time,
-                                 (done - last_step) * cfg.train.batch_size * n_critic)
-                last_time, last_step = now, done
+                record = _record(window, step, order, state, now - last_time,
+                                 (step - last_step) * cfg.train.batch_size * n_critic)
+                record["diversity"] = health.diversity()
+                last_time, last_step = now, step
                 run.append_metrics(record)
                 result.last_record = record
-                bar.set_postfix_str(_postfix(record), refresh=False)
+                actions, new_diagnoses = health.observe(record)
+                for action in actions:
+                    run.append_metrics(action)
+                bar.set_postfix_str(_postfix(record, health), refresh=False)
+                for diagnosis in new_diagnoses:  # shown once, when found or when it gets worse
+                    bar.write(f"steadygan: {diagnosis.line()}")
                 if not all(math.isfinite(record[k]) for k in STAT_NAMES):
-                    raise TrainingDiverged(
-                        f"training diverged near step {done}: non-finite losses or statistics; "
-                        f"the last good checkpoint is {run.last_checkpoint}")
-            if done % r.sample_every == 0:
-                domain.save_samples(domain.generate(sampler, z_fixed), run.sample_at(done))
+                    if rollbacks >= cfg.health.max_rollbacks:
+                        raise TrainingDiverged(
+                            f"training diverged near step {step} after {rollbacks} rollback(s) "
+                            f"with halved learning rates; the last good checkpoint is "
+                            f"{run.last_checkpoint} (see {run.diagnoses_path})")
+                    rollbacks += 1
+                    step = _roll_back(state, window, run, health, step, bar)
+                    bar.reset(total=total)
+                    bar.update(step)
+                    last_time, last_step = time.perf_counter(), step
+                    continue
+            if step % r.sample_every == 0:
+                domain.save_samples(domain.generate(sampler, z_fixed), run.sample_at(step))
             extra_paths = []
-            if best is not None and best.due(done, total):
-                record, improved = best.evaluate(sampler, done)
+            if best is not None and best.due(step, total):
+                record, improved = best.evaluate(sampler, step)
                 run.append_metrics(record)
+                health.observe(record)
                 if improved:
                     extra_paths.append(run.best_checkpoint)
-            if r.keep_checkpoints and done % r.checkpoint_every == 0:
-                extra_paths.append(run.checkpoint_at(done))
-            if (done % r.checkpoint_every == 0 or done == total or stop.requested
-                    or extra_paths):
-                _save_checkpoint(state, window, best, done, [run.last_checkpoint, *extra_paths])
-            result.steps = done
+            if r.keep_checkpoints and step % r.checkpoint_every == 0:
+                extra_paths.append(run.checkpoint_at(step))
+            if (step % r.checkpoint_every == 0 or step == total or stop.requested
+                    or extra_paths) and window.finite():
+                _save_checkpoint(state, window, best, health, step,
+                                 [run.last_checkpoint, *extra_paths])
+            result.steps = step
             if stop.requested:
                 result.interrupted = True
-                bar.write(f"interrupted: checkpoint saved at step {done}; "
+                bar.write(f"interrupted: checkpoint saved at step {step}; "
                           f"continue with: steadygan train --resume {run.path}")
                 return result
 
@@ -215,8 +241,22 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
     return result
 
 
-def _resume_into(state: GanState, window: StatsWindow, best: BestTracker | None, run: RunDir,
-                 cfg: TrainConfig) -> int:
+def _roll_back(state: GanState, window: StatsWindow, run: RunDir, health: HealthMonitor,
+               step: int, bar: tqdm) -> int:
+    """Back to the last good checkpoint with halved learning rates; return its step."""
+    ckpt = load_checkpoint(run.last_checkpoint)
+    to_step = restore(state, ckpt)
+    window.load_state_dict(ckpt["stats_window"])
+    lr_g, lr_d = health.halve_learning_rates()
+    run.append_metrics({"kind": "rollback", "step": step, "to_step": to_step,
+                        "lr_g": lr_g, "lr_d": lr_d})
+    bar.write(f"steadygan: non-finite values at step {step}: rolled back to step {to_step} with "
+              f"halved learning rates (lr_g {lr_g:.2e}, lr_d {lr_d:.2e})")
+    return to_step
+
+
+def _resume_into(state: GanState, window: StatsWindow, best: BestTracker | None,
+                 health: HealthMonitor, run: RunDir, cfg: TrainConfig) -> int:
     ckpt = load_checkpoint(run.last_checkpoint)
     saved = checkpoint_config(ckpt, run.last_checkpoint)
     if saved.model_signature() != cfg.model_signature():
@@ -229,14 +269,16 @@ def _resume_into(state: GanState, window: StatsWindow, best: BestTracker | None,
     if best is not None and ckpt.get("best") is not None:
         best.load_state_dict(ckpt["best"])
     run.truncate_metrics(step)
+    health.resume(ckpt.get("health"), run.read_metrics())
     return step
 
 
-def _save_checkpoint(state: GanState, window: StatsWindow, best: BestTracker | None, step: int,
-                     paths: list[Path]) -> None:
+def _save_checkpoint(state: GanState, window: StatsWindow, best: BestTracker | None,
+                     health: HealthMonitor, step: int, paths: list[Path]) -> None:
     ckpt = state_dict(state, step)
     ckpt["stats_window"] = window.state_dict()
     ckpt["best"] = best.state_dict() if best is not None else None
+    ckpt["health"] = health.state_dict()
     for path in paths:
         atomic_save(ckpt, path)
 
@@ -253,7 +295,11 @@ def _record(window: StatsWindow, step: int, order: BatchOrder, state: GanState,
     return record
 
 
-def _postfix(record: dict[str, Any]) -> str:
+def _postfix(record: dict[str, Any], health: HealthMonitor) -> str:
     d_acc = 0.5 * (record["d_acc_real"] + record["d_acc_fake"])
-    return (f"D-acc {d_acc:.2f} G-acc {record['g_acc']:.2f} "
+    text = (f"D-acc {d_acc:.2f} G-acc {record['g_acc']:.2f} "
             f"loss D {record['loss_d']:.3f} G {record['loss_g']:.3f}")
+    latest = health.timeline.diagnoses[-1] if health.timeline.diagnoses else None
+    if latest is not None and latest.step_end == record["step"]:
+        text += f" | {latest.kind} ({latest.severity})"
+    return text

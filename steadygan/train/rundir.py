@@ -5,6 +5,7 @@
     samples/step_NNNNNN.png  grids from a fixed latent batch; samples/final.png at the end
     checkpoints/last.pt      latest checkpoint (+ step_NNNNNN.pt when kept)
     checkpoints/best.pt      the checkpoint with the lowest live FID (28x28 digits)
+    diagnoses.jsonl          what the failure-mode detectors found, with evidence and remedies
 """
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ class RunDir:
     @property
     def metrics_path(self) -> Path:
         return self.path / "metrics.jsonl"
+
+    @property
+    def diagnoses_path(self) -> Path:
+        return self.path / "diagnoses.jsonl"
 
     @property
     def last_checkpoint(self) -> Path:

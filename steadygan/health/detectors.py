@@ -1,0 +1,208 @@
+"""Detectors of the known GAN failure modes, each a small function over a window of records.
+
+A window is the last few `"kind": "train"` records of metrics.jsonl (one every run.log_every
+steps), plus the `"kind": "eval"` records of the same steps. Thresholds were set from measured
+runs: a healthy default MNIST run keeps mean D accuracy <= 0.89 and G accuracy >= 0.05 with 10 %
+label flipping, and its G gradient norm falls from about 19 to 3 on its own, so a falling gradient
+alone is no evidence; only the combination with saturated accuracies is.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from steadygan.health.diagnosis import Diagnosis
+
+WINDOW = 4  # records per window: 200 steps at the default run.log_every = 50
+Record = dict[str, Any]
+
+REMEDIES_D_STRONG = [
+    "lower train.lr_d (halve it) or raise train.lr_g: D is learning faster than G",
+    "set balance.mode=auto to let the controller do this",
+    "keep or raise label noise: labels.flip=0.1, labels.smooth=0.1",
+    "more dropout in D (model.d_dropout=0.3) or a smaller D (model.d_width)",
+    "a PatchGAN head (model.d_head=patch) or spectral norm (model.d_norm=spectral)",
+]
+REMEDIES_G_STRONG = [
+    "lower train.lr_g or raise train.lr_d: G is learning faster than D",
+    "set balance.mode=auto to let the controller do this",
+    "more D steps per G step (train.n_critic=2) or less label noise (labels.flip=0.05)",
+]
+REMEDIES_COLLAPSE = [
+    "minibatch standard deviation in D (model.d_minibatch_std=true); PacGAN packing for "
+    "2-D mixtures (model.pack=2)",
+    "lower both learning rates; keep EMA of G on (train.ema=true)",
+    "R1 penalty (train.r1_gamma=1) or spectral norm in D (model.d_norm=spectral)",
+]
+REMEDIES_OSCILLATION = [
+    "lower both learning rates (e.g. halve train.lr_g and train.lr_d)",
+    "Adam beta1 = 0.5 (train.beta1=0.5) and EMA of G (train.ema=true)",
+    "R1 penalty (train.r1_gamma=1) to damp D",
+]
+REMEDIES_DIVERGENCE = [
+    "lower both learning rates (steadygan halves them on rollback)",
+    "spectral norm in D (model.d_norm=spectral) or an R1 penalty (train.r1_gamma=1)",
+    "check the data: images must be uint8 (0..255) and load as [-1, 1]",
+]
+
+
+def _train(records: Sequence[Record]) -> list[Record]:
+    return [r for r in records if r.get("kind", "train") == "train"]
+
+
+def _d_acc(r: Record) -> float:
+    return 0.5 * (r["d_acc_real"] + r["d_acc_fake"])
+
+
+def _span(window: Sequence[Record]) -> tuple[int, int]:
+    return int(window[0]["step"]), int(window[-1]["step"])
+
+
+def detect_divergence(window: Sequence[Record], evals: Sequence[Record]) -> Diagnosis | None:
+    bad = [r for r in window if not all(_finite(v) for v in r.values() if _numeric(v))]
+    if not bad:
+        return None
+    keys = sorted({k for r in bad for k, v in r.items() if _numeric(v) and not _finite(v)})
+    return Diagnosis("divergence", int(bad[0]["step"]), int(window[-1]["step"]), "failure",
+                     f"non-finite {', '.join(keys)}", {"non_finite_records": len(bad)},
+                     REMEDIES_DIVERGENCE)
+
+
+def detect_d_overpowering(window: Sequence[Record], evals: Sequence[Record]) -> Diagnosis | None:
+    """D wins every call and G's gradient no longer carries signal."""
+    d_acc = np.array([_d_acc(r) for r in window])
+    g_acc = np.array([r["g_acc"] for r in window])
+    loss_g = np.array([r["loss_g"] for r in window])
+    grad_g = np.array([r["grad_norm_g"] for r in window])
+    # a trend confirms it: G's loss climbing or its gradient shrinking across the window
+    worsening = loss_g[-1] >= loss_g[0] or grad_g[-1] <= 0.8 * grad_g[0]
+    if d_acc.min() >= 0.95 and g_acc.max() <= 0.02 and worsening:
+        severity = "failure"
+    elif d_acc.mean() >= 0.92 and g_acc.mean() <= 0.04 and worsening:
+        severity = "warning"
+    else:
+        return None
+    return Diagnosis(
+        "d_overpowering", *_span(window), severity,
+        f"D calls {d_acc.mean():.0%} of images right and only {g_acc.mean():.1%} of fakes pass; "
+        "G's gradient is vanishing",
+        {"d_acc": float(d_acc.mean()), "g_acc": float(g_acc.mean()), "loss_d": _mean(window, "loss_d"),
+         "loss_g_first": float(loss_g[0]), "loss_g_last": float(loss_g[-1]),
+         "grad_norm_g_first": float(grad_g[0]), "grad_norm_g_last": float(grad_g[-1])},
+        REMEDIES_D_STRONG)
+
+
+def detect_g_overpowering(window: Sequence[Record], evals: Sequence[Record]) -> Diagnosis | None:
+    """D calls most fakes real for the whole window."""
+    g_acc = np.array([r["g_acc"] for r in window])
+    fake_acc = np.array([r["d_acc_fake"] for r in window])
+    if g_acc.min() < 0.7 or fake_acc.max() > 0.3:
+        return None
+    severity = "failure" if g_acc.min() >= 0.9 else "warning"
+    return Diagnosis("g_overpowering", *_span(window), severity,
+                     f"D calls {g_acc.mean():.0%} of G's fakes real",
+                     {"g_acc": float(g_acc.mean()), "d_acc_fake": float(fake_acc.mean()),
+                      "d_acc_real": _mean(window, "d_acc_real")}, REMEDIES_G_STRONG)
+
+
+def detect_mode_collapse(window: Sequence[Record], evals: Sequence[Record]) -> Diagnosis | None:
+    """G's samples for different z are much less diverse than real data, or cover few classes."""
+    evidence: dict[str, float] = {}
+    severity = None
+    diversity = [r["diversity"] for r in window if _finite(r.get("diversity"))]
+    if len(diversity) == len(window):
+        evidence["diversity_ratio"] = float(np.mean(diversity))
+        if max(diversity) < 0.25:
+            severity = "failure"
+        elif np.mean(diversity) < 0.5:
+            severity = "warning"
+    recent = list(evals[-2:])
+    if len(recent) == 2:
+        if all("classes_live" in e for e in recent) and max(e["classes_live"] for e in recent) <= 3:
+            evidence["classes_live"] = float(recent[-1]["classes_live"])
+            severity = "failure"
+        if all("modes_live" in e for e in recent) and max(e["modes_live"] for e in recent) <= 2 \
+                and recent[-1].get("hq_live", 0) > 0.2:
+            evidence["modes_live"] = float(recent[-1]["modes_live"])
+            severity = "failure"
+    if severity is None:
+        return None
+    return Diagnosis("mode_collapse", *_span(window), severity,
+                     "G produces too little variety for different z"
+                     + (f" (spread {evidence['diversity_ratio']:.2f} of the real data's)"
+                        if "diversity_ratio" in evidence else ""),
+                     evidence, REMEDIES_COLLAPSE)
+
+
+def detect_oscillation(window: Sequence[Record], evals: Sequence[Record]) -> Diagnosis | None:
+    """Large, persistent swings of D's accuracy and no progress of the live metric."""
+    d_acc = np.array([_d_acc(r) for r in window])
+    swings = np.diff(d_acc)
+    flips = int((np.sign(swings[1:]) != np.sign(swings[:-1])).sum()) if len(swings) > 1 else 0
+    if d_acc.std() < 0.15 or flips < len(window) - 2:
+        return None
+    if len(evals) >= 2 and _improving(evals[-2:]):
+        return None
+    return Diagnosis("oscillation", *_span(window), "warning",
+                     f"D accuracy swings by {d_acc.std():.2f} (std) with no steady progress",
+                     {"d_acc_std": float(d_acc.std()), "direction_changes": float(flips)},
+                     REMEDIES_OSCILLATION)
+
+
+def detect_convergence(window: Sequence[Record], evals: Sequence[Record]) -> Diagnosis | None:
+    """Both accuracies settled in a band around 0.5 and the live metric on a plateau."""
+    d_acc = np.array([_d_acc(r) for r in window])
+    g_acc = np.array([r["g_acc"] for r in window])
+    if not (np.all(np.abs(d_acc - 0.5) <= 0.35) and np.all(g_acc >= 0.1) and d_acc.std() < 0.05):
+        return None
+    if len(evals) < 3 or _improving(evals[-3:], tolerance=0.05):
+        return None
+    return Diagnosis("converged", *_span(window), "info",
+                     "accuracies steady and the live metric on a plateau: more steps will not "
+                     "help much", {"d_acc": float(d_acc.mean()), "g_acc": float(g_acc.mean())},
+                     ["stop here, or lower both learning rates to refine"])
+
+
+DETECTORS: tuple[Callable[[Sequence[Record], Sequence[Record]], Diagnosis | None], ...] = (
+    detect_divergence, detect_d_overpowering, detect_g_overpowering, detect_mode_collapse,
+    detect_oscillation, detect_convergence)
+
+
+def detect(records: Sequence[Record], window: int = WINDOW) -> list[Diagnosis]:
+    """Every detector on the last `window` train records (and the eval records up to them)."""
+    train = _train(records)
+    if len(train) < window:
+        return []
+    recent = train[-window:]
+    evals = [r for r in records if r.get("kind") == "eval" and r["step"] <= recent[-1]["step"]]
+    divergence = detect_divergence(recent, evals)
+    if divergence is not None:  # the other detectors need finite numbers
+        return [divergence]
+    found = (d(recent, evals) for d in DETECTORS[1:])
+    return [d for d in found if d is not None]
+
+
+def _improving(evals: Sequence[Record], tolerance: float = 0.02) -> bool:
+    """Did the live metric improve across these eval records by more than `tolerance`?"""
+    if all("fid_live" in e for e in evals):
+        first, last = evals[0]["fid_live"], evals[-1]["fid_live"]
+        return last < first * (1 - tolerance)
+    if all("modes_live" in e for e in evals):
+        first = evals[0]["modes_live"] + evals[0].get("hq_live", 0)
+        last = evals[-1]["modes_live"] + evals[-1].get("hq_live", 0)
+        return last > first * (1 + tolerance)
+    return False
+
+
+def _mean(window: Sequence[Record], key: str) -> float:
+    return float(np.mean([r[key] for r in window]))
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _finite(value: Any) -> bool:
+    return _numeric(value) and math.isfinite(value)

@@ -1,0 +1,88 @@
+"""What the training loop asks of the health module at each statistics read (every K steps):
+diversity of G's samples, the detectors, the balance controller, and the diagnoses file."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import torch
+
+from steadygan.atomic import atomic_write_text
+from steadygan.config import TrainConfig
+from steadygan.health.balance import BalanceController
+from steadygan.health.diagnosis import Diagnosis
+from steadygan.health.stats import diversity_ratio
+from steadygan.health.timeline import Timeline
+from steadygan.train.rundir import RunDir
+from steadygan.train.step import GanState
+
+N_DIVERSITY = 64  # samples in the diversity estimate: cheap, and stable enough for a trend
+
+
+class HealthMonitor:
+    def __init__(self, cfg: TrainConfig, run: RunDir, state: GanState, domain: Any,
+                 data: torch.Tensor) -> None:
+        self.run, self.state, self.domain = run, state, domain
+        self.detect = cfg.health.detect
+        self.timeline = Timeline(cfg.health.window)
+        self.records: list[dict[str, Any]] = []
+        self.controller = (BalanceController(cfg.balance, cfg.train.lr_g, cfg.train.lr_d)
+                           if cfg.balance.mode == "auto" else None)
+        if self.controller is not None:
+            self.controller.apply(state.opt_g, state.opt_d)  # clamp into [lr_min, lr_max] now
+        gen = torch.Generator().manual_seed(cfg.train.seed + 777)
+        pick = torch.randperm(len(data), generator=gen)[:N_DIVERSITY].to(data.device)
+        self.real = data[pick].cpu().numpy()
+        self.z = torch.randn(N_DIVERSITY, cfg.model.z_dim, generator=gen).to(state.device)
+
+    def diversity(self) -> float:
+        """Spread of G's samples relative to real data (1 healthy, 0 collapsed)."""
+        fake = self.domain.generate(self.state.G, self.z)
+        if not np.isfinite(fake).all():
+            return float("nan")
+        return diversity_ratio(fake, self.real)
+
+    def observe(self, record: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Diagnosis]]:
+        """Take a metrics record; return extra records (controller actions) and new diagnoses."""
+        extra: list[dict[str, Any]] = []
+        self.records.append(record)
+        if record.get("kind", "train") != "train":
+            return extra, []
+        if self.controller is not None and all(np.isfinite(record[k]) for k in
+                                               ("d_acc_real", "d_acc_fake")):
+            action = self.controller.observe(record)
+            if action is not None:
+                self.controller.apply(self.state.opt_g, self.state.opt_d)
+                extra.append(action)
+                self.records.append(action)
+        new = self.timeline.update(self.records) if self.detect else []
+        if new:
+            self.write_diagnoses()
+        return extra, new
+
+    def halve_learning_rates(self) -> tuple[float, float]:
+        """After a rollback: both sides slower, the controller's memory too."""
+        for opt in (self.state.opt_g, self.state.opt_d):
+            for group in opt.param_groups:
+                group["lr"] *= 0.5
+        lr_g = self.state.opt_g.param_groups[0]["lr"]
+        lr_d = self.state.opt_d.param_groups[0]["lr"]
+        if self.controller is not None:
+            self.controller.lr_g, self.controller.lr_d = lr_g, lr_d
+        return lr_g, lr_d
+
+    def write_diagnoses(self) -> None:
+        atomic_write_text(self.run.diagnoses_path, "".join(
+            json.dumps(d.to_dict()) + "\n" for d in self.timeline.diagnoses))
+
+    # ---- checkpoint / resume -------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"controller": self.controller.state_dict() if self.controller else None}
+
+    def resume(self, state: dict[str, Any] | None, records: list[dict[str, Any]]) -> None:
+        if self.controller is not None and state and state.get("controller"):
+            self.controller.load_state_dict(state["controller"])
+        self.records = list(records)
+        self.timeline = Timeline.of_run(self.records, self.timeline.window)
+        self.write_diagnoses()

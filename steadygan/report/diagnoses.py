@@ -1,0 +1,44 @@
+"""The diagnosis timeline of a run (RUN/diagnoses.jsonl) as a verdict line and a table."""
+from __future__ import annotations
+
+from steadygan.report.markup import esc, table
+from steadygan.report.rundata import SEVERITIES, Diagnosis
+from steadygan.report.summary import fmt
+
+
+def verdict(diagnoses: list[Diagnosis] | None) -> tuple[str, str]:
+    """(css class, sentence): the worst severity decides, the first failure is named."""
+    if diagnoses is None:
+        return "none", "no diagnoses recorded"
+    counts = {s: sum(d.severity == s for d in diagnoses) for s in SEVERITIES}
+    tally = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n)
+    if counts["failure"]:
+        first = next(d for d in diagnoses if d.severity == "failure")
+        return "failure", (f"verdict: failed ({tally}); first failure: {first.kind} at steps "
+                           f"{first.step_start}-{first.step_end}: {first.message}")
+    if counts["warning"]:
+        return "warning", f"verdict: trained, with problems to look at ({tally})"
+    if diagnoses:
+        return "healthy", f"verdict: healthy ({tally})"
+    return "healthy", "verdict: healthy (the health checks found nothing)"
+
+
+def _evidence(evidence: dict) -> str:
+    return ", ".join(f"{k} = {fmt(v)}" for k, v in evidence.items())
+
+
+def _remedies(remedies: list[str]) -> str:
+    return "<ul>" + "".join(f"<li>{esc(r)}</li>" for r in remedies) + "</ul>" if remedies else ""
+
+
+def diagnoses_html(diagnoses: list[Diagnosis] | None) -> str:
+    klass, sentence = verdict(diagnoses)
+    out = f'<p class="verdict {klass}">{esc(sentence)}</p>'
+    if diagnoses:
+        rows = [(f"{d.step_start}-{d.step_end}", esc(d.severity), esc(d.kind), esc(d.message),
+                 esc(_evidence(d.evidence)), _remedies(d.remedies)) for d in diagnoses]
+        out += table(("steps", "severity", "kind", "message", "evidence", "remedies"), rows,
+                     row_classes=[d.severity if d.severity in SEVERITIES else ""
+                                  for d in diagnoses],
+                     raw=True, css_class="diagnoses")
+    return out

@@ -1,0 +1,102 @@
+import math
+
+import numpy as np
+import pytest
+
+from steadygan.config import BalanceSection
+from steadygan.health.balance import BalanceController
+from steadygan.health.detectors import detect
+from steadygan.health.stats import diversity_ratio, mean_pairwise_distance
+from steadygan.health.timeline import Timeline
+
+
+def rec(step, d_real=0.75, d_fake=0.75, g_acc=0.2, loss_g=1.2, grad_g=3.0, diversity=0.95, **kw):
+    r = {"kind": "train", "step": step, "loss_d": 1.1, "loss_g": loss_g, "d_real": 0.6,
+         "d_fake": 0.35, "d_acc_real": d_real, "d_acc_fake": d_fake, "g_acc": g_acc,
+         "grad_norm_d": 20.0, "grad_norm_g": grad_g, "lr_g": 2e-4, "lr_d": 2e-4,
+         "diversity": diversity}
+    r.update(kw)
+    return r
+
+
+def kinds(records):
+    return {d.kind: d.severity for d in detect(records)}
+
+
+def test_a_healthy_window_raises_nothing():
+    assert kinds([rec(50 * i) for i in range(1, 9)]) == {}
+
+
+def test_d_overpowering_needs_saturated_accuracies_and_a_worsening_trend():
+    saturated = [rec(50 * i, 1.0, 0.99, g_acc=0.0, loss_g=3 + i, grad_g=5.0 / i) for i in range(1, 5)]
+    assert kinds(saturated) == {"d_overpowering": "failure"}
+    improving = [rec(50 * i, 1.0, 0.99, g_acc=0.0, loss_g=6 - i, grad_g=1.0 * i) for i in range(1, 5)]
+    assert "d_overpowering" not in kinds(improving)  # loss near 0 alone is a weak signal
+    early_default = [rec(50 * i, 0.85, 0.9, g_acc=0.05, loss_g=2.0 + i) for i in range(1, 5)]
+    assert "d_overpowering" not in kinds(early_default)
+
+
+def test_g_overpowering():
+    window = [rec(50 * i, 0.6, 0.05, g_acc=0.95) for i in range(1, 5)]
+    assert kinds(window) == {"g_overpowering": "failure"}
+
+
+def test_mode_collapse_from_diversity_and_from_live_classes():
+    assert kinds([rec(50 * i, diversity=0.05) for i in range(1, 5)]) == {"mode_collapse": "failure"}
+    assert kinds([rec(50 * i, diversity=0.4) for i in range(1, 5)]) == {"mode_collapse": "warning"}
+    evals = [{"kind": "eval", "step": 100, "classes_live": 1}, {"kind": "eval", "step": 200,
+                                                                "classes_live": 2}]
+    records = [rec(50, diversity=0.9), rec(100), evals[0], rec(150), rec(200), evals[1]]
+    assert kinds(records) == {"mode_collapse": "failure"}
+
+
+def test_oscillation_needs_swings_and_no_progress():
+    swings = [rec(50 * i, *(0.95, 0.95) if i % 2 else (0.4, 0.4)) for i in range(1, 7)]
+    assert kinds(swings).get("oscillation") == "warning"
+    evals = [{"kind": "eval", "step": 100, "fid_live": 80.0},
+             {"kind": "eval", "step": 300, "fid_live": 40.0}]
+    assert "oscillation" not in kinds(swings[:2] + [evals[0]] + swings[2:] + [evals[1]])
+
+
+def test_divergence_and_convergence():
+    nan = [rec(50), rec(100), rec(150), rec(200, loss_d=math.nan)]
+    assert kinds(nan) == {"divergence": "failure"}
+    steady = [rec(50 * i, 0.7, 0.72, g_acc=0.25) for i in range(1, 7)]
+    evals = [{"kind": "eval", "step": 50 * i, "fid_live": 20.0 + 0.1 * i} for i in (2, 4, 6)]
+    records = steady[:2] + [evals[0]] + steady[2:4] + [evals[1]] + steady[4:] + [evals[2]]
+    assert kinds(records) == {"converged": "info"}
+
+
+def test_timeline_merges_a_continuing_diagnosis_and_gives_a_verdict():
+    records = [rec(50 * i) for i in range(1, 5)]
+    records += [rec(200 + 50 * i, 1.0, 1.0, g_acc=0.0, loss_g=3 + i) for i in range(1, 8)]
+    timeline = Timeline.of_run(records)
+    assert [(d.kind, d.step_start, d.step_end) for d in timeline.diagnoses] == [
+        ("d_overpowering", 250, 550)]
+    assert timeline.verdict() == "failure"
+    recovered = Timeline.of_run(records + [rec(550 + 50 * i) for i in range(1, 6)])
+    assert recovered.verdict() == "recovered"
+
+
+def test_diversity_ratio():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(64, 10))
+    assert diversity_ratio(real[:32], real[32:]) == pytest.approx(1.0, abs=0.15)
+    assert diversity_ratio(np.repeat(real[:1], 64, axis=0), real) == 0.0
+    assert mean_pairwise_distance(np.array([[0.0, 0.0], [3.0, 4.0]])) == pytest.approx(5.0)
+
+
+def test_balance_controller_slows_the_stronger_side_within_clamps():
+    cfg = BalanceSection(mode="auto", factor=2.0, smoothing=1.0, lr_min=1e-5, lr_max=1e-3)
+    c = BalanceController(cfg, lr_g=1e-6, lr_d=2e-2)
+    assert (c.lr_g, c.lr_d) == (1e-5, 1e-3)  # clamped from the start
+    action = c.observe(rec(50, 1.0, 1.0))
+    assert action["reason"] == "D too strong" and (c.lr_g, c.lr_d) == (2e-5, 5e-4)
+    assert action["lr_d_before"] == 1e-3 and action["d_acc"] == 1.0
+    assert c.observe(rec(100, 0.7, 0.7)) is None  # inside the band: no action
+    action = c.observe(rec(150, 0.3, 0.3))
+    assert action["reason"] == "G too strong" and (c.lr_g, c.lr_d) == (1e-5, 1e-3)
+    assert c.observe(rec(200, 0.3, 0.3)) is None  # both clamped: nothing left to do
+    clone = BalanceController(cfg, 1e-4, 1e-4)
+    clone.load_state_dict(c.state_dict())
+    assert clone.state_dict() == c.state_dict()
