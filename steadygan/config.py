@@ -104,6 +104,7 @@ class BalanceSection:
 class HealthSection:
     detect: bool = True  # failure-mode detectors run live, writing diagnoses.jsonl
     window: int = 4  # log records per detector window
+    warmup_steps: int = 200  # no verdicts on the first steps, when every GAN looks unbalanced
     max_rollbacks: int = 3  # on NaN / Inf: back to the last checkpoint with halved lrs, this often
 
 
@@ -360,6 +361,7 @@ def _check_balance(cfg: TrainConfig) -> None:
 def _check_health(cfg: TrainConfig) -> None:
     h = cfg.health
     _require(2 <= h.window <= 100, "health.window", f"must be in 2..100, got {h.window}")
+    _require(h.warmup_steps >= 0, "health.warmup_steps", f"must be >= 0, got {h.warmup_steps}")
     _require(0 <= h.max_rollbacks <= 20, "health.max_rollbacks",
              f"must be in 0..20, got {h.max_rollbacks}")
 

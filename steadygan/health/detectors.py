@@ -170,16 +170,23 @@ DETECTORS: tuple[Callable[[Sequence[Record], Sequence[Record]], Diagnosis | None
     detect_oscillation, detect_convergence)
 
 
-def detect(records: Sequence[Record], window: int = WINDOW) -> list[Diagnosis]:
-    """Every detector on the last `window` train records (and the eval records up to them)."""
+def detect(records: Sequence[Record], window: int = WINDOW, warmup_steps: int = 0
+           ) -> list[Diagnosis]:
+    """Every detector on the last `window` train records (and the eval records up to them).
+
+    Divergence is checked at once; the others wait until a full window lies past warmup_steps,
+    since the first steps of every GAN look like D dominance and collapse.
+    """
     train = _train(records)
-    if len(train) < window:
+    if not train:
         return []
     recent = train[-window:]
     evals = [r for r in records if r.get("kind") == "eval" and r["step"] <= recent[-1]["step"]]
     divergence = detect_divergence(recent, evals)
     if divergence is not None:  # the other detectors need finite numbers
         return [divergence]
+    if len(recent) < window or recent[0]["step"] <= warmup_steps:
+        return []
     found = (d(recent, evals) for d in DETECTORS[1:])
     return [d for d in found if d is not None]
 

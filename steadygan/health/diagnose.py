@@ -6,7 +6,8 @@ from pathlib import Path
 
 from steadygan.atomic import atomic_write_text
 from steadygan.config import ConfigError
-from steadygan.health.timeline import Timeline
+from steadygan.health.detectors import WINDOW
+from steadygan.health.timeline import WARMUP_STEPS, Timeline
 from steadygan.train.rundir import RunDir
 
 EXIT_HEALTHY, EXIT_FAILURE = 0, 1
@@ -22,9 +23,9 @@ def diagnose_run(run_dir: str | Path, window: int | None = None) -> Timeline:
     records = run.read_metrics()
     if not any(r.get("kind", "train") == "train" for r in records):
         raise ConfigError(f"{run.metrics_path}: holds no training records")
-    if window is None:
-        window = run.read_config().health.window if run.config_path.exists() else 4
-    timeline = Timeline.of_run(records, window)
+    health = run.read_config().health if run.config_path.exists() else None
+    window = window or (health.window if health else WINDOW)
+    timeline = Timeline.of_run(records, window, health.warmup_steps if health else WARMUP_STEPS)
     atomic_write_text(run.diagnoses_path,
                       "".join(json.dumps(d.to_dict()) + "\n" for d in timeline.diagnoses))
     return timeline

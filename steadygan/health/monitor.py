@@ -25,8 +25,7 @@ class HealthMonitor:
                  data: torch.Tensor) -> None:
         self.run, self.state, self.domain = run, state, domain
         self.detect = cfg.health.detect
-        self.timeline = Timeline(cfg.health.window)
-        self.records: list[dict[str, Any]] = []
+        self.timeline = Timeline(cfg.health.window, cfg.health.warmup_steps)
         self.controller = (BalanceController(cfg.balance, cfg.train.lr_g, cfg.train.lr_d)
                            if cfg.balance.mode == "auto" else None)
         if self.controller is not None:
@@ -46,17 +45,13 @@ class HealthMonitor:
     def observe(self, record: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Diagnosis]]:
         """Take a metrics record; return extra records (controller actions) and new diagnoses."""
         extra: list[dict[str, Any]] = []
-        self.records.append(record)
-        if record.get("kind", "train") != "train":
-            return extra, []
-        if self.controller is not None and all(np.isfinite(record[k]) for k in
-                                               ("d_acc_real", "d_acc_fake")):
+        new = self.timeline.add(record) if self.detect else []
+        if record.get("kind", "train") == "train" and self.controller is not None and \
+                all(np.isfinite(record[k]) for k in ("d_acc_real", "d_acc_fake")):
             action = self.controller.observe(record)
             if action is not None:
                 self.controller.apply(self.state.opt_g, self.state.opt_d)
                 extra.append(action)
-                self.records.append(action)
-        new = self.timeline.update(self.records) if self.detect else []
         if new:
             self.write_diagnoses()
         return extra, new
@@ -83,6 +78,5 @@ class HealthMonitor:
     def resume(self, state: dict[str, Any] | None, records: list[dict[str, Any]]) -> None:
         if self.controller is not None and state and state.get("controller"):
             self.controller.load_state_dict(state["controller"])
-        self.records = list(records)
-        self.timeline = Timeline.of_run(self.records, self.timeline.window)
+        self.timeline = Timeline.of_run(records, self.timeline.window, self.timeline.warmup_steps)
         self.write_diagnoses()

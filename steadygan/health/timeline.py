@@ -1,44 +1,59 @@
-"""The diagnosis timeline of a run: detectors over sliding windows, same-kind findings merged."""
+"""The diagnosis timeline of a run: detectors over sliding windows, same-kind findings merged.
+
+The live monitor and `steadygan diagnose` feed it the same metrics records in the same order, so
+they reach the same diagnoses. A rollback record rewinds the view to the checkpoint it restored.
+"""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterable
 
 from steadygan.health.detectors import WINDOW, detect
 from steadygan.health.diagnosis import SEVERITIES, Diagnosis
 
+WARMUP_STEPS = 200  # the first steps of every GAN look like D dominance and collapse
+
 
 class Timeline:
-    def __init__(self, window: int = WINDOW) -> None:
-        self.window = window
+    def __init__(self, window: int = WINDOW, warmup_steps: int = WARMUP_STEPS) -> None:
+        self.window, self.warmup_steps = window, warmup_steps
         self.diagnoses: list[Diagnosis] = []
+        self.view: list[dict[str, Any]] = []  # the records of the run as it stands now
         self.last_step = 0
 
-    def update(self, records: Sequence[dict[str, Any]]) -> list[Diagnosis]:
-        """Run the detectors on the newest window; return diagnoses that are new (not a continuation
-        of an open one of the same kind, which is extended instead)."""
+    def add(self, record: dict[str, Any]) -> list[Diagnosis]:
+        """Take one metrics record; return diagnoses that are new, or got worse."""
+        kind = record.get("kind", "train")
+        if kind == "rollback":
+            self.view = [r for r in self.view if r["step"] <= record["to_step"]]
+            return []
+        self.view.append(record)
+        if kind != "train":
+            return []
+        self.last_step = int(record["step"])
+        return self._merge(detect(self.view, self.window, self.warmup_steps))
+
+    def _merge(self, found: Iterable[Diagnosis]) -> list[Diagnosis]:
         new = []
-        train = [r for r in records if r.get("kind", "train") == "train"]
-        self.last_step = int(train[-1]["step"]) if train else 0
-        for found in detect(records, self.window):
-            open_one = next((d for d in reversed(self.diagnoses) if d.kind == found.kind), None)
-            if open_one is not None and found.step_start <= open_one.step_end:
-                open_one.step_end = found.step_end
-                if SEVERITIES.index(found.severity) > SEVERITIES.index(open_one.severity):
-                    open_one.severity, open_one.message = found.severity, found.message
-                    open_one.evidence = found.evidence
-                    new.append(open_one)  # worse than before: say it again
+        for finding in found:
+            open_one = next((d for d in reversed(self.diagnoses) if d.kind == finding.kind), None)
+            if open_one is not None and open_one.step_start <= finding.step_start <= open_one.step_end:
+                open_one.step_end = max(open_one.step_end, finding.step_end)
+                if SEVERITIES.index(finding.severity) > SEVERITIES.index(open_one.severity):
+                    open_one.severity, open_one.message = finding.severity, finding.message
+                    open_one.evidence = finding.evidence
+                    new.append(open_one)
             else:
-                self.diagnoses.append(found)
-                new.append(found)
+                self.diagnoses.append(finding)
+                new.append(finding)
         return new
 
     @classmethod
-    def of_run(cls, records: Sequence[dict[str, Any]], window: int = WINDOW) -> "Timeline":
+    def of_run(cls, records: Iterable[dict[str, Any]], window: int = WINDOW,
+               warmup_steps: int = WARMUP_STEPS) -> "Timeline":
         """Replay a finished (or interrupted) run's records as the live monitor saw them."""
-        timeline = cls(window)
-        for i, record in enumerate(records):
-            if record.get("kind", "train") == "train":
-                timeline.update(records[: i + 1])
+        timeline = cls(window, warmup_steps)
+        for record in records:
+            timeline.add(record)
         return timeline
 
     def verdict(self) -> str:

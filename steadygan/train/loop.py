@@ -248,8 +248,9 @@ def _roll_back(state: GanState, window: StatsWindow, run: RunDir, health: Health
     to_step = restore(state, ckpt)
     window.load_state_dict(ckpt["stats_window"])
     lr_g, lr_d = health.halve_learning_rates()
-    run.append_metrics({"kind": "rollback", "step": step, "to_step": to_step,
-                        "lr_g": lr_g, "lr_d": lr_d})
+    rollback = {"kind": "rollback", "step": step, "to_step": to_step, "lr_g": lr_g, "lr_d": lr_d}
+    run.append_metrics(rollback)
+    health.observe(rollback)
     bar.write(f"steadygan: non-finite values at step {step}: rolled back to step {to_step} with "
               f"halved learning rates (lr_g {lr_g:.2e}, lr_d {lr_d:.2e})")
     return to_step

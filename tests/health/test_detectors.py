@@ -70,12 +70,24 @@ def test_divergence_and_convergence():
 def test_timeline_merges_a_continuing_diagnosis_and_gives_a_verdict():
     records = [rec(50 * i) for i in range(1, 5)]
     records += [rec(200 + 50 * i, 1.0, 1.0, g_acc=0.0, loss_g=3 + i) for i in range(1, 8)]
-    timeline = Timeline.of_run(records)
+    timeline = Timeline.of_run(records, warmup_steps=0)
     assert [(d.kind, d.step_start, d.step_end) for d in timeline.diagnoses] == [
         ("d_overpowering", 250, 550)]
     assert timeline.verdict() == "failure"
-    recovered = Timeline.of_run(records + [rec(550 + 50 * i) for i in range(1, 6)])
+    recovered = Timeline.of_run(records + [rec(550 + 50 * i) for i in range(1, 6)], warmup_steps=0)
     assert recovered.verdict() == "recovered"
+    # the first steps of every GAN look unbalanced: no verdict before the warm-up ends
+    assert Timeline.of_run(records, warmup_steps=300).diagnoses[0].step_start == 350
+
+
+def test_a_rollback_rewinds_the_view():
+    records = [rec(50 * i) for i in range(1, 4)] + [rec(200, loss_d=math.nan)]
+    records += [{"kind": "rollback", "step": 200, "to_step": 100}, rec(150), rec(200), rec(250)]
+    timeline = Timeline.of_run(records, warmup_steps=0)
+    assert [(d.kind, d.step_start, d.step_end) for d in timeline.diagnoses] == [
+        ("divergence", 200, 200)]
+    assert [r["step"] for r in timeline.view] == [50, 100, 150, 200, 250]
+    assert timeline.verdict() == "recovered"
 
 
 def test_diversity_ratio():

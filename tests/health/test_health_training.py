@@ -1,0 +1,112 @@
+"""Failures induced on purpose in real (small, seeded, CPU) training, and a healthy control."""
+import json
+import math
+
+import pytest
+import torch
+
+from steadygan.cli import main
+from steadygan.config import TrainConfig
+from steadygan.health.diagnose import diagnose_run
+from steadygan.train import loop
+from steadygan.train.checkpoint import load_checkpoint
+from steadygan.train.loop import train
+
+BASE = ["train.batch_size=32", "run.log_every=25", "run.sample_every=10000",
+        "run.checkpoint_every=100", "run.eval_every=0", "run.progress=false", "train.device=cpu"]
+
+
+def _run(tmp_path, name, *settings, steps=300):
+    cfg = TrainConfig().with_overrides(BASE + [f"train.steps={steps}",
+                                               f"run.out={tmp_path / name}", *settings])
+    return train(cfg).run_dir
+
+
+def _records(run, kind):
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    return [r for r in map(json.loads, lines) if r.get("kind") == kind]
+
+
+def _diagnoses(run):
+    path = run / "diagnoses.jsonl"
+    return [json.loads(l) for l in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_d_overpowering_is_diagnosed_within_300_steps(tmp_path, capsys):
+    run = _run(tmp_path, "dstrong", "train.lr_d=2e-2", "train.lr_g=1e-6")
+    found = [d for d in _diagnoses(run) if d["kind"] == "d_overpowering"]
+    assert found and found[0]["step_end"] <= 300
+    assert any(d["severity"] == "failure" for d in found)
+    assert any("lr_d" in remedy for remedy in found[0]["remedies"])
+    assert main(["diagnose", str(run)]) == 1
+    assert "verdict: failure" in capsys.readouterr().out
+
+
+def test_a_generator_that_ignores_z_is_diagnosed_as_collapsed(tmp_path, monkeypatch):
+    original = loop.domain_for
+
+    def collapsing_domain(cfg):
+        domain = original(cfg)
+        build = domain.build_models
+
+        def build_models():
+            G, D = build()
+            forward = G.forward
+            G.forward = lambda z: forward(torch.zeros_like(z))  # every z gives the same image
+            return G, D
+        domain.build_models = build_models
+        return domain
+    monkeypatch.setattr(loop, "domain_for", collapsing_domain)
+    run = _run(tmp_path, "collapse", steps=325)
+    found = [d for d in _diagnoses(run) if d["kind"] == "mode_collapse"]
+    assert found and found[0]["severity"] == "failure"
+    assert found[0]["evidence"]["diversity_ratio"] < 0.05
+
+
+def test_injected_nan_is_rolled_back_and_training_finishes(tmp_path, monkeypatch):
+    original_step, calls = loop.train_step, {"n": 0}
+
+    def poisoned_step(state, reals):
+        calls["n"] += 1
+        if calls["n"] == 130:  # once, between the checkpoints at 100 and 200
+            with torch.no_grad():
+                next(state.G.parameters()).fill_(math.nan)
+        return original_step(state, reals)
+    monkeypatch.setattr(loop, "train_step", poisoned_step)
+    run = _run(tmp_path, "nan", steps=200)
+    rollbacks = _records(run, "rollback")
+    assert len(rollbacks) == 1 and rollbacks[0]["to_step"] == 100
+    assert rollbacks[0]["lr_g"] == pytest.approx(1e-4) and rollbacks[0]["lr_d"] == pytest.approx(1e-4)
+    ckpt = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert ckpt["step"] == 200
+    assert all(torch.isfinite(t).all() for t in ckpt["G"].values() if t.is_floating_point())
+    assert [d["kind"] for d in _diagnoses(run)] == ["divergence"]
+    assert diagnose_run(run).verdict() == "recovered"
+
+
+def test_divergence_gives_up_after_the_allowed_rollbacks(tmp_path, monkeypatch):
+    original_step = loop.train_step
+
+    def always_nan(state, reals):
+        with torch.no_grad():
+            next(state.G.parameters()).fill_(math.nan)
+        return original_step(state, reals)
+    monkeypatch.setattr(loop, "train_step", always_nan)
+    with pytest.raises(loop.TrainingDiverged, match="after 2 rollback"):
+        _run(tmp_path, "hopeless", "health.max_rollbacks=2", steps=100)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_healthy_default_run_raises_no_false_alarm(tmp_path, seed):
+    run = _run(tmp_path, f"healthy{seed}", f"train.seed={seed}", steps=300)
+    assert [d for d in _diagnoses(run) if d["severity"] != "info"] == []
+
+
+def test_the_controller_rescues_d_overpowering_and_leaves_a_healthy_run_alone(tmp_path):
+    rescued = _run(tmp_path, "rescued", "train.lr_d=2e-2", "train.lr_g=1e-6", "balance.mode=auto",
+                   steps=700)
+    last = _records(rescued, "train")[-1]
+    assert last["g_acc"] > 0.05 and 0.5 * (last["d_acc_real"] + last["d_acc_fake"]) < 0.9
+    assert diagnose_run(rescued).verdict() in ("recovered", "warnings", "healthy")
+    healthy = _run(tmp_path, "healthy_auto", "balance.mode=auto", steps=300)
+    assert len(_records(healthy, "balance")) <= 1
