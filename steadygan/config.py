@@ -115,6 +115,7 @@ class RunSection:
     sample_every: int = 250
     checkpoint_every: int = 250
     keep_checkpoints: bool = False  # keep checkpoints/step_*.pt beside last.pt
+    tensorboard: bool = False  # also write scalars and sample grids to RUN/tb (optional extra)
     eval_every: int = 500  # live domain FID (28x28 digits) and best.pt; 0 turns it off
     eval_samples: int = 2000
     progress: bool = True

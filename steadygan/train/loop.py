@@ -5,6 +5,7 @@ torch RNG for dropout, the noise generator for z and labels) is saved in each ch
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import signal
@@ -18,6 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig
+from steadygan.data.grid import make_grid
 from steadygan.train.checkpoint import (CheckpointError, atomic_save, checkpoint_config,
                                         load_checkpoint, restore, state_dict)
 from steadygan.health.monitor import HealthMonitor
@@ -177,8 +179,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
     if not resume:  # a step-0 checkpoint: even an early divergence has somewhere to roll back to
         _save_checkpoint(state, window, best, health, 0, [run.last_checkpoint])
 
+    tensorboard = _tensorboard(run) if r.tensorboard else None
     with StopOnSignal() as stop, tqdm(total=total, initial=start, disable=not r.progress,
-                                       desc="train", unit="step", dynamic_ncols=True) as bar:
+                                       desc="train", unit="step", dynamic_ncols=True) as bar, \
+            contextlib.closing(tensorboard) if tensorboard else contextlib.nullcontext():
         step = start
         while step < total:
             reals = [domain.to_batch(data[order.indices(step * n_critic + i)])
@@ -216,7 +220,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
                     last_time, last_step = time.perf_counter(), step
                     continue
             if step % r.sample_every == 0:
-                domain.save_samples(domain.generate(sampler, z_fixed), run.sample_at(step))
+                samples = domain.generate(sampler, z_fixed)
+                domain.save_samples(samples, run.sample_at(step))
+                if tensorboard is not None and samples.ndim == 4:
+                    tensorboard.log_grid(step, make_grid(samples))
             extra_paths = []
             if best is not None and best.due(step, total):
                 record, improved = best.evaluate(sampler, step)
@@ -239,6 +246,14 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
 
     domain.save_samples(domain.generate(sampler, z_fixed), run.sample_at(None))
     return result
+
+
+def _tensorboard(run: RunDir) -> Any:
+    from steadygan.report.tensorboard import TensorBoardLogger  # optional extra
+
+    logger = TensorBoardLogger(run.path)
+    run.metrics_sinks.append(logger.log_record)
+    return logger
 
 
 def _roll_back(state: GanState, window: StatsWindow, run: RunDir, health: HealthMonitor,

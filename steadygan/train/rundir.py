@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from steadygan.atomic import atomic_write_text
 from steadygan.config import ConfigError, TrainConfig, dump_toml, load_config
@@ -21,6 +21,8 @@ from steadygan.config import ConfigError, TrainConfig, dump_toml, load_config
 class RunDir:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        # more places every metrics record goes (TensorBoard); metrics.jsonl stays the contract
+        self.metrics_sinks: list[Callable[[dict[str, Any]], None]] = []
 
     # ---- locations ------------------------------------------------------------------------
     @property
@@ -83,6 +85,8 @@ class RunDir:
     def append_metrics(self, record: dict[str, Any]) -> None:
         with self.metrics_path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
+        for sink in self.metrics_sinks:
+            sink(record)
 
     def read_metrics(self) -> list[dict[str, Any]]:
         if not self.metrics_path.exists():

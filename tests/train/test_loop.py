@@ -211,3 +211,14 @@ def test_trains_on_cuda_with_bf16_and_resumes(tiny_cfg):
     assert "cuda" in ckpt["rng"] and ckpt["step"] == 12
     resumed = train(cfg.with_overrides(["train.steps=18"]), resume=True)
     assert resumed.steps == 18
+
+
+def test_tensorboard_receives_the_scalars_and_grids(tiny_cfg):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = train(tiny_cfg.with_overrides(["run.tensorboard=true", "train.steps=12"])).run_dir
+    events = EventAccumulator(str(run / "tb"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("loss/d")] == [4, 8, 12]
+    assert [e.step for e in events.Images("samples/grid")] == [12]
