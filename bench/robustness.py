@@ -11,6 +11,7 @@ class KL < 0.1, no divergence); for 2-D mixtures, every mode covered with at lea
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -45,6 +46,8 @@ def main() -> None:
     parser.add_argument("--fid-threshold", type=float, default=10.0)
     parser.add_argument("--min-quality", type=float, default=0.5)
     parser.add_argument("--set", action="append", default=[])
+    parser.add_argument("--tabulate-only", action="store_true",
+                        help="train nothing: tabulate the trials that have an eval.json")
     args = parser.parse_args()
     args.set = [f"data.name={args.data}", *args.set]
 
@@ -56,6 +59,8 @@ def main() -> None:
     def one(trial: tuple) -> dict:
         lr, beta1, mode, seed = trial
         name = f"lr{lr:g}_b{beta1:g}_{mode}"
+        if args.tabulate_only and not (out / f"{name}_s{seed}" / "eval.json").exists():
+            return {"lr": lr, "beta1": beta1, "mode": mode, "error": "not run"}
         settings = [f"train.lr_g={lr}", f"train.lr_d={lr}", f"train.beta1={beta1}",
                     f"balance.mode={mode}"]
         return {"lr": lr, "beta1": beta1, "mode": mode,
@@ -64,22 +69,26 @@ def main() -> None:
     with ThreadPoolExecutor(args.workers) as pool:
         results = list(pool.map(one, trials))
 
-    print(f"| lr | beta1 | success, controller off | success, controller on |")
-    print("|---|---|---|---|")
+    key = "fid" if "mnist" in args.data or args.data == "bundled" else "modes_covered"
+    print(f"| lr | beta1 | success, controller off | success, controller on | "
+          f"median {key}, off | median {key}, on |")
+    print("|---|---|---|---|---|---|")
     totals = {"off": [0, 0], "auto": [0, 0]}
     for lr in LRS:
         for beta1 in BETA1S:
-            cells = []
+            cells, medians = [], []
             for mode in ("off", "auto"):
                 rows = [r for r in results if (r["lr"], r["beta1"], r["mode"]) == (lr, beta1, mode)]
                 ok = sum(succeeded(r, args) for r in rows)
                 totals[mode][0] += ok
                 totals[mode][1] += len(rows)
                 cells.append(f"{ok}/{len(rows)}")
-            print(f"| {lr:g} | {beta1:g} | {cells[0]} | {cells[1]} |")
+                values = [r[key] for r in rows if key in r]
+                medians.append(f"{statistics.median(values):.1f}" if values else "failed")
+            print(f"| {lr:g} | {beta1:g} | {cells[0]} | {cells[1]} | {medians[0]} | {medians[1]} |")
     off, on = totals["off"], totals["auto"]
     print(f"| all | | {off[0]}/{off[1]} ({100 * off[0] / off[1]:.0f} %) | "
-          f"{on[0]}/{on[1]} ({100 * on[0] / on[1]:.0f} %) |")
+          f"{on[0]}/{on[1]} ({100 * on[0] / on[1]:.0f} %) | | |")
 
 
 if __name__ == "__main__":
