@@ -23,6 +23,7 @@ _SHORTCUTS = (
     ("--seed", "train.seed", int, "seed of every random stream"),
     ("--device", "train.device", str, "auto, cpu, cuda, cuda:N or mps"),
     ("--out", "run.out", str, "run directory (default runs/<date>-<time>)"),
+    ("--report-every", "run.report_every", int, "rewrite RUN/report.html every K steps"),
 )
 
 

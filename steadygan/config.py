@@ -116,6 +116,7 @@ class RunSection:
     checkpoint_every: int = 250
     keep_checkpoints: bool = False  # keep checkpoints/step_*.pt beside last.pt
     tensorboard: bool = False  # also write scalars and sample grids to RUN/tb (optional extra)
+    report_every: int = 0  # rewrite RUN/report.html every K steps while training; 0 = off
     eval_every: int = 500  # live domain FID (28x28 digits) and best.pt; 0 turns it off
     eval_samples: int = 2000
     progress: bool = True
@@ -373,6 +374,8 @@ def _check_run(cfg: TrainConfig) -> None:
         value = getattr(r, name)
         _require(value >= 1, f"run.{name}", f"must be >= 1, got {value}")
     _require(r.eval_every >= 0, "run.eval_every", f"must be >= 0 (0 = off), got {r.eval_every}")
+    _require(r.report_every >= 0, "run.report_every",
+             f"must be >= 0 (0 = off), got {r.report_every}")
     # the covariance of 128-d features needs clearly more samples than dimensions
     _require(r.eval_samples >= 500, "run.eval_samples", f"must be >= 500, got {r.eval_samples}")
 

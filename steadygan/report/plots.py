@@ -5,6 +5,8 @@ backend switch in the caller's process, no open-figure registry to leak, works w
 """
 from __future__ import annotations
 
+import importlib
+
 import io
 import math
 from dataclasses import dataclass
@@ -27,13 +29,21 @@ class Plot:
     caption: str = ""
 
 
-def _figure() -> Any:
+def require_matplotlib() -> None:
+    """Fail early, with the install command, when the optional extra is missing."""
     try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        importlib.import_module("matplotlib.figure")
+        importlib.import_module("matplotlib.backends.backend_agg")
     except ImportError:
         raise ConfigError("steadygan report needs matplotlib: pip install 'steadygan[report]'") \
             from None
+
+
+def _figure() -> Any:
+    require_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=_SIZE, dpi=_DPI, layout="constrained")
     FigureCanvasAgg(fig)
     return fig

@@ -180,6 +180,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
         _save_checkpoint(state, window, best, health, 0, [run.last_checkpoint])
 
     tensorboard = _tensorboard(run) if r.tensorboard else None
+    if r.report_every:
+        from steadygan.report import make_report
+        from steadygan.report.plots import require_matplotlib
+        require_matplotlib()  # now, not after an hour of training
     with StopOnSignal() as stop, tqdm(total=total, initial=start, disable=not r.progress,
                                        desc="train", unit="step", dynamic_ncols=True) as bar, \
             contextlib.closing(tensorboard) if tensorboard else contextlib.nullcontext():
@@ -238,6 +242,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
                 _save_checkpoint(state, window, best, health, step,
                                  [run.last_checkpoint, *extra_paths])
             result.steps = step
+            if r.report_every and (step % r.report_every == 0 or step == total):
+                make_report(run.path)
             if stop.requested:
                 result.interrupted = True
                 bar.write(f"interrupted: checkpoint saved at step {step}; "

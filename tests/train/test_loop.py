@@ -222,3 +222,10 @@ def test_tensorboard_receives_the_scalars_and_grids(tiny_cfg):
     events.Reload()
     assert [e.step for e in events.Scalars("loss/d")] == [4, 8, 12]
     assert [e.step for e in events.Images("samples/grid")] == [12]
+
+
+def test_report_every_rewrites_the_html_report_while_training(tiny_cfg):
+    pytest.importorskip("matplotlib")
+    run = train(tiny_cfg.with_overrides(["run.report_every=12", "train.steps=12"])).run_dir
+    html = (run / "report.html").read_text()
+    assert "steadygan report" in html and "data:image/png;base64" in html
