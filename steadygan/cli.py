@@ -61,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "float array 'points' (N,2) for 2-D mixtures")
     sa.add_argument("--checkpoint", metavar="PT",
                     help="last (default), best (lowest live FID) or a checkpoint file")
-    sa.add_argument("--no-ema", action="store_true", help="use G's raw weights, not its EMA")
+    sa.add_argument("--ema", action=argparse.BooleanOptionalAction, default=True,
+                    help="use the EMA of G's weights when the run kept one (default), or G's raw "
+                         "weights with --no-ema")
     sa.add_argument("--seed", type=int, default=0, help="seed of the latent draws")
     sa.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
 
@@ -75,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--samples", type=int, default=10_000, help="images to generate (default 10000)")
     ev.add_argument("--checkpoint", metavar="PT",
                     help="last (default), best (lowest live FID) or a checkpoint file")
-    ev.add_argument("--no-ema", action="store_true", help="use G's raw weights, not its EMA")
+    ev.add_argument("--ema", action=argparse.BooleanOptionalAction, default=True,
+                    help="use the EMA of G's weights when the run kept one (default), or G's raw "
+                         "weights with --no-ema")
     ev.add_argument("--data-dir", help="folder of the MNIST test files (for the reference "
                                        "statistics, computed once and cached)")
     ev.add_argument("--inception-ref", metavar="DIR",
@@ -175,7 +179,7 @@ def _sample(args: argparse.Namespace) -> int:
         raise ConfigError("sample: give --out grid.png and/or --npz samples.npz")
     if args.n < 1:
         raise ConfigError(f"--n: must be >= 1, got {args.n}")
-    generator = TrainedGenerator(args.run, args.checkpoint, ema=not args.no_ema, device=args.device)
+    generator = TrainedGenerator(args.run, args.checkpoint, ema=args.ema, device=args.device)
     samples = generator.sample(args.n, args.seed)
     if args.out:
         generator.save_picture(samples, args.out)
@@ -201,10 +205,10 @@ def _eval(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else None
     elif args.inception_ref:
         result = evaluate_run_inception(args.run, args.inception_ref, args.samples,
-                                        args.checkpoint, not args.no_ema, args.device, args.seed)
+                                        args.checkpoint, args.ema, args.device, args.seed)
         out = Path(args.out) if args.out else Path(args.run) / "eval.json"
     else:
-        result = evaluate_run(args.run, args.samples, args.checkpoint, not args.no_ema,
+        result = evaluate_run(args.run, args.samples, args.checkpoint, args.ema,
                               args.data_dir, args.device, args.seed)
         out = Path(args.out) if args.out else Path(args.run) / "eval.json"
     print(format_table(result))
