@@ -2,20 +2,27 @@
 from __future__ import annotations
 
 from steadygan.report.markup import esc, table
-from steadygan.report.rundata import SEVERITIES, Diagnosis
+from steadygan.health.diagnosis import SEVERITIES, Diagnosis
 from steadygan.report.summary import fmt
 
 
-def verdict(diagnoses: list[Diagnosis] | None) -> tuple[str, str]:
-    """(css class, sentence): the worst severity decides, the first failure is named."""
+def verdict(diagnoses: list[Diagnosis] | None, last_step: float | None = None
+            ) -> tuple[str, str]:
+    """(css class, sentence): the worst severity decides, the first failure is named. As in
+    `steadygan diagnose`, failures that ended before the run's last step (`last_step`) count as
+    recovered."""
     if diagnoses is None:
         return "none", "no diagnoses recorded"
     counts = {s: sum(d.severity == s for d in diagnoses) for s in SEVERITIES}
     tally = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n)
     if counts["failure"]:
         first = next(d for d in diagnoses if d.severity == "failure")
-        return "failure", (f"verdict: failed ({tally}); first failure: {first.kind} at steps "
-                           f"{first.step_start}-{first.step_end}: {first.message}")
+        where = f"{first.kind} at steps {first.step_start}-{first.step_end}: {first.message}"
+        active = last_step is None or any(d.step_end >= last_step for d in diagnoses
+                                          if d.severity == "failure")
+        if not active:
+            return "warning", f"verdict: recovered ({tally}); first failure: {where}"
+        return "failure", f"verdict: failed ({tally}); first failure: {where}"
     if counts["warning"]:
         return "warning", f"verdict: trained, with problems to look at ({tally})"
     if diagnoses:
@@ -31,8 +38,8 @@ def _remedies(remedies: list[str]) -> str:
     return "<ul>" + "".join(f"<li>{esc(r)}</li>" for r in remedies) + "</ul>" if remedies else ""
 
 
-def diagnoses_html(diagnoses: list[Diagnosis] | None) -> str:
-    klass, sentence = verdict(diagnoses)
+def diagnoses_html(diagnoses: list[Diagnosis] | None, last_step: float | None = None) -> str:
+    klass, sentence = verdict(diagnoses, last_step)
     out = f'<p class="verdict {klass}">{esc(sentence)}</p>'
     if diagnoses:
         rows = [(f"{d.step_start}-{d.step_end}", esc(d.severity), esc(d.kind), esc(d.message),

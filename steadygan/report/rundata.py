@@ -14,23 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from steadygan.config import tomllib
+from steadygan.health.diagnosis import Diagnosis
 
 Record = dict[str, Any]
 _STEP_PNG = re.compile(r"step_(\d+)\.png$")
-SEVERITIES = ("info", "warning", "failure")
-
-
-@dataclass
-class Diagnosis:
-    kind: str
-    step_start: int
-    step_end: int
-    severity: str
-    message: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-    remedies: list[str] = field(default_factory=list)
-
-
 @dataclass
 class RunData:
     path: Path

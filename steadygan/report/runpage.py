@@ -33,7 +33,8 @@ def render_run(run: RunData) -> str:
     body = [f"<h1>{esc(title)}</h1>",
             f'<p class="sub">{esc(str(run.path))} &middot; report written {made}</p>',
             _notes(run), _headline(run, summary),
-            section("Diagnoses", diagnoses_html(run.diagnoses), "diagnoses"),
+            section("Diagnoses", diagnoses_html(
+                run.diagnoses, run.train[-1].get("step") if run.train else None), "diagnoses"),
             section("Training curves", _plots(all_plots(run)), "plots"),
             section("Samples", _samples(run, summary), "samples"),
             _actions(run), _evaluation(run),

@@ -4,7 +4,8 @@ import math
 import pytest
 
 from steadygan.report.diagnoses import verdict
-from steadygan.report.rundata import Diagnosis, load_run, read_jsonl
+from steadygan.health.diagnosis import Diagnosis
+from steadygan.report.rundata import load_run, read_jsonl
 from steadygan.report.runpage import pick_evenly
 from steadygan.report.summary import best_live, fmt
 
@@ -39,6 +40,10 @@ def test_verdict():
     assert klass == "failure"
     assert text == ("verdict: failed (1 warning, 2 failures); first failure: mode_collapse at "
                     "steps 8-12: mode_collapse message")
+    # failures that ended before the last step are recovered, as `steadygan diagnose` says
+    klass, text = verdict([_d("failure", "divergence", 12)], last_step=100)
+    assert klass == "warning" and text.startswith("verdict: recovered (1 failure)")
+    assert verdict([_d("failure", "divergence", 12)], last_step=16)[0] == "failure"
 
 
 def test_read_jsonl_skips_damage(tmp_path):
