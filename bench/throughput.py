@@ -35,7 +35,8 @@ def steadygan_throughput(cfg: TrainConfig, seconds: float, expected_rate: float)
     with tempfile.TemporaryDirectory() as tmp:
         run_cfg = cfg.with_overrides([f"train.steps={steps}", f"run.log_every={max(steps // 10, 1)}",
                                       f"run.out={tmp}/run", "run.progress=false"])
-        records = RunDir(train(run_cfg).run_dir).read_metrics()
+        records = [r for r in RunDir(train(run_cfg).run_dir).read_metrics()
+                   if r.get("kind") == "train"]
     first, last = records[0], records[-1]  # the first interval holds the warm-up
     return (last["step"] - first["step"]) * cfg.train.batch_size / (last["time"] - first["time"])
 
