@@ -102,18 +102,25 @@ def _skipped_note(name: str, bad: list[int], n_lines: int) -> str:
     return f"{name}: {len(bad)} unreadable line(s) skipped (line {', '.join(map(str, bad[:5]))})"
 
 
+def _read_noted(run: RunData, name: str) -> list[Record] | None:
+    """The records of RUN/name, noting damage on the run; None when unreadable."""
+    try:
+        records, bad, n_lines = read_jsonl(run.path / name)
+    except OSError as exc:
+        run.notes.append(f"{name} is unreadable ({exc.strerror or exc})")
+        return None
+    if bad:
+        run.notes.append(_skipped_note(name, bad, n_lines))
+    return records
+
+
 def _read_metrics(run: RunData) -> None:
-    path = run.path / "metrics.jsonl"
-    if not path.is_file():
+    if not (run.path / "metrics.jsonl").is_file():
         run.notes.append("metrics.jsonl is missing: no training curves")
         return
-    try:
-        records, bad, n_lines = read_jsonl(path)
-    except OSError as exc:
-        run.notes.append(f"metrics.jsonl is unreadable ({exc.strerror or exc})")
+    records = _read_noted(run, "metrics.jsonl")
+    if records is None:
         return
-    if bad:
-        run.notes.append(_skipped_note("metrics.jsonl", bad, n_lines))
     lists = {"train": run.train, "eval": run.evals, "balance": run.balance,
              "rollback": run.rollbacks}
     for record in records:
@@ -173,16 +180,11 @@ def _read_samples(run: RunData) -> None:
 
 
 def _read_diagnoses(run: RunData) -> None:
-    path = run.path / "diagnoses.jsonl"
-    if not path.is_file():
+    if not (run.path / "diagnoses.jsonl").is_file():
         return
-    try:
-        records, bad, n_lines = read_jsonl(path)
-    except OSError as exc:
-        run.notes.append(f"diagnoses.jsonl is unreadable ({exc.strerror or exc})")
+    records = _read_noted(run, "diagnoses.jsonl")
+    if records is None:
         return
-    if bad:
-        run.notes.append(_skipped_note("diagnoses.jsonl", bad, n_lines))
     run.diagnoses = sorted((_diagnosis(r) for r in records),
                            key=lambda d: (d.step_start, d.step_end))
 
