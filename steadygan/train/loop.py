@@ -199,18 +199,11 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
 
             if step % r.log_every == 0 or step == total or stop.requested:
                 now = time.perf_counter()
-                record = _record(window, step, order, state, now - last_time,
-                                 (step - last_step) * cfg.train.batch_size * n_critic)
-                record["diversity"] = health.diversity()
+                record = _log_statistics(window, step, order, state, run, health, bar,
+                                         now - last_time,
+                                         (step - last_step) * cfg.train.batch_size * n_critic)
                 last_time, last_step = now, step
-                run.append_metrics(record)
                 result.last_record = record
-                actions, new_diagnoses = health.observe(record)
-                for action in actions:
-                    run.append_metrics(action)
-                bar.set_postfix_str(_postfix(record, health), refresh=False)
-                for diagnosis in new_diagnoses:  # shown once, when found or when it gets worse
-                    bar.write(f"steadygan: {diagnosis.line()}")
                 if not all(math.isfinite(record[k]) for k in STAT_NAMES):
                     if rollbacks >= cfg.health.max_rollbacks:
                         raise TrainingDiverged(
@@ -252,6 +245,23 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
 
     domain.save_samples(domain.generate(sampler, z_fixed), run.sample_at(None))
     return result
+
+
+def _log_statistics(window: StatsWindow, step: int, order: BatchOrder, state: GanState,
+                    run: RunDir, health: HealthMonitor, bar: tqdm, seconds: float,
+                    images: int) -> dict[str, Any]:
+    """Read the statistics (the one host sync every K steps), let the health module judge them
+    (and the controller act), write them to metrics.jsonl, and show them."""
+    record = _record(window, step, order, state, seconds, images)
+    record["diversity"] = health.diversity()
+    run.append_metrics(record)
+    actions, new_diagnoses = health.observe(record)
+    for action in actions:
+        run.append_metrics(action)
+    bar.set_postfix_str(_postfix(record, health), refresh=False)
+    for diagnosis in new_diagnoses:  # shown once, when found or when it gets worse
+        bar.write(f"steadygan: {diagnosis.line()}")
+    return record
 
 
 def _tensorboard(run: RunDir) -> Any:
