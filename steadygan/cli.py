@@ -90,6 +90,25 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--device", default="auto")
 
+    sw = sub.add_parser("sweep", help="train every combination of a grid x seeds; results.csv",
+                        description="Run every combination of the --grid values for each seed "
+                                    "(defaults, or CONFIG, with --set applied first), evaluate "
+                                    "and diagnose each, and write SWEEP_DIR/results.csv and a "
+                                    "heatmap. Run the same command again to resume.")
+    sw.add_argument("config", metavar="CONFIG", nargs="?", help="base config file (TOML)")
+    sw.add_argument("--grid", action="append", default=[], metavar="SECTION.KEY=V1,V2,...",
+                    help="one axis of the grid; repeatable")
+    sw.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 per combination")
+    sw.add_argument("--out", required=True, metavar="SWEEP_DIR")
+    sw.add_argument("--set", dest="overrides", action="append", default=[],
+                    metavar="SECTION.KEY=VALUE", help="applied to every trial")
+    sw.add_argument("--workers", type=int, default=1, help="trials run side by side")
+    sw.add_argument("--samples", type=int, default=10_000, help="samples per evaluation")
+    sw.add_argument("--data-dir", help="folder of the MNIST test files (digit evaluations)")
+    sw.add_argument("--fid-threshold", type=float, default=10.0,
+                    help="a digit trial succeeds under this domain FID (and 10/10 classes, KL < 0.1)")
+    sw.add_argument("--no-progress", action="store_true")
+
     di = sub.add_parser("diagnose", help="failure modes a run went through, with remedies",
                         description="Replay RUN's metrics through the failure-mode detectors "
                                     "(D or G overpowering, mode collapse, oscillation, divergence, "
@@ -219,6 +238,30 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from steadygan.sweep.grid import expand, parse_grid
+    from steadygan.sweep.heatmap import save_heatmap
+    from steadygan.sweep.local import run_sweep
+
+    base = resolve_config(args)
+    if not args.grid:
+        raise ConfigError("sweep: give at least one --grid section.key=v1,v2,...")
+    if args.workers < 1:
+        raise ConfigError(f"--workers: must be >= 1, got {args.workers}")
+    axes = parse_grid(args.grid, base)
+    trials = expand(axes, args.seeds)
+    out = Path(args.out)
+    results = run_sweep(base, trials, out, args.workers, args.samples, args.data_dir,
+                        args.fid_threshold, progress=not args.no_progress)
+    errors = [r for r in results if "error" in r]
+    if errors:
+        raise ConfigError(f"sweep: trial {errors[0]['trial']}: {errors[0]['error']}")
+    wins = sum(bool(r.get("success")) for r in results)
+    heatmap = " and heatmap.png" if save_heatmap(results, axes, out / "heatmap.png") else ""
+    print(f"{len(results)} trials, {wins} succeeded; wrote {out / 'results.csv'}{heatmap}")
+    return 0
+
+
 def _diagnose(args: argparse.Namespace) -> int:
     from steadygan.health.diagnose import EXIT_FAILURE, EXIT_HEALTHY, diagnose_run, format_timeline
 
@@ -260,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     from steadygan.train.loop import TrainingDiverged
 
     args = build_parser().parse_args(argv)
-    commands = {"train": _train, "sample": _sample, "eval": _eval, "diagnose": _diagnose,
+    commands = {"train": _train, "sample": _sample, "eval": _eval, "sweep": _sweep,
+                "diagnose": _diagnose,
                 "report": _report, "classifier": _classifier, "config": _config}
     try:
         return commands[args.command](args)

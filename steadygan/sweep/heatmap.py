@@ -1,0 +1,51 @@
+"""The sweep's picture: success rate and median metric over its first two grid axes."""
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from steadygan.atomic import atomic_writer
+
+
+def save_heatmap(results: list[dict[str, Any]], axes: list[tuple[str, list[str]]],
+                 path: Path) -> bool:
+    """Write the heatmap PNG; False when there are fewer than two axes or no matplotlib."""
+    if len(axes) < 2:
+        return False
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        return False
+    (key_x, xs), (key_y, ys) = axes[0], axes[1]
+    metric = "fid" if any("fid" in r for r in results) else "modes_covered"
+    rate = np.full((len(ys), len(xs)), np.nan)
+    median = np.full((len(ys), len(xs)), np.nan)
+    for i, y in enumerate(ys):
+        for j, x in enumerate(xs):
+            cell = [r for r in results if r.get(key_x) == x and r.get(key_y) == y]
+            if cell:
+                rate[i, j] = np.mean([bool(r.get("success")) for r in cell])
+                values = [r[metric] for r in cell if metric in r]
+                median[i, j] = statistics.median(values) if values else np.nan
+    fig = Figure(figsize=(11, 4.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    for ax, grid, title, cmap in ((fig.add_subplot(1, 2, 1), rate, "success rate", "Greens"),
+                                  (fig.add_subplot(1, 2, 2), median, f"median {metric}",
+                                   "viridis_r" if metric == "fid" else "viridis")):
+        image = ax.imshow(grid, cmap=cmap, aspect="auto")
+        fig.colorbar(image, ax=ax)
+        ax.set_xticks(range(len(xs)), xs)
+        ax.set_yticks(range(len(ys)), ys)
+        ax.set_xlabel(key_x)
+        ax.set_ylabel(key_y)
+        ax.set_title(title)
+        for (i, j), value in np.ndenumerate(grid):
+            if np.isfinite(value):
+                ax.text(j, i, f"{value:.2g}", ha="center", va="center", color="black")
+    with atomic_writer(path) as f:
+        fig.savefig(f, format="png", dpi=100)
+    return True

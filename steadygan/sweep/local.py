@@ -1,0 +1,117 @@
+"""Run a sweep on this machine: each trial is `steadygan train` + `eval` + `diagnose` in its own
+process (so N of them can share a GPU or the cores), each in its own run directory; finished
+trials are skipped, so an interrupted sweep is resumed by running the same command again."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+
+from tqdm.auto import tqdm
+
+from steadygan.atomic import atomic_write_text
+from steadygan.config import MIXTURE_SOURCES, TrainConfig, dump_toml
+from steadygan.sweep.grid import Trial
+
+RESULT_FILE = "trial.json"  # written last in a trial's run directory: the trial is finished
+
+
+def run_sweep(base: TrainConfig, trials: list[Trial], out: Path, workers: int = 1,
+              eval_samples: int = 10_000, data_dir: str | None = None, fid_threshold: float = 10.0,
+              progress: bool = True) -> list[dict[str, Any]]:
+    out.mkdir(parents=True, exist_ok=True)
+    base_file = out / "base.toml"
+    atomic_write_text(base_file, dump_toml(base))
+    points = base.data.name in MIXTURE_SOURCES
+
+    def one(trial: Trial) -> dict[str, Any]:
+        return _run_trial(trial, base_file, out / "trials" / trial.name, eval_samples, data_dir,
+                          lambda result: succeeded(result, points, fid_threshold))
+
+    with ThreadPoolExecutor(max(1, workers)) as pool, \
+            tqdm(total=len(trials), desc="sweep", unit="trial", disable=not progress) as bar:
+        results = []
+        for result in pool.map(one, trials):
+            results.append(result)
+            bar.update(1)
+    write_results(results, out / "results.csv")
+    return results
+
+
+def _run_trial(trial: Trial, base_file: Path, run: Path, eval_samples: int,
+               data_dir: str | None, success: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    done = run / RESULT_FILE
+    if done.exists():
+        return json.loads(done.read_text())
+    steadygan = [sys.executable, "-m", "steadygan"]
+    if (run / "checkpoints" / "last.pt").exists():  # interrupted earlier: continue it
+        train = steadygan + ["train", "--resume", str(run), "--no-progress"]
+    else:
+        train = steadygan + ["train", "--config", str(base_file), "--out", str(run),
+                             "--no-progress"]
+        for setting in trial.settings():
+            train += ["--set", setting]
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    result: dict[str, Any] = {"trial": trial.name, "seed": trial.seed,
+                              **dict(a.split("=", 1) for a in trial.assignments)}
+    trained = subprocess.run(train, env=env, capture_output=True, text=True)
+    if trained.returncode == 2:  # bad input: nothing to record as a result, say why
+        result["error"] = trained.stderr.strip().splitlines()[-1] if trained.stderr else "failed"
+        return result
+    result["diverged"] = trained.returncode == 1
+    if not result["diverged"]:
+        evaluate = steadygan + ["eval", str(run), "--samples", str(eval_samples)]
+        evaluate += ["--data-dir", data_dir] if data_dir else []
+        evaluated = subprocess.run(evaluate, env=env, capture_output=True, text=True)
+        if evaluated.returncode == 0:
+            result.update(_metrics(json.loads((run / "eval.json").read_text())))
+        else:
+            result["eval_error"] = evaluated.stderr.strip().splitlines()[-1:]
+    diagnosed = subprocess.run(steadygan + ["diagnose", str(run)], env=env, capture_output=True,
+                               text=True)
+    result["verdict"] = diagnosed.stdout.strip().splitlines()[-1].removeprefix("verdict: ") \
+        if diagnosed.returncode in (0, 1) and diagnosed.stdout else "unknown"
+    diagnoses = run / "diagnoses.jsonl"
+    result["diagnoses"] = " ".join(sorted({json.loads(line)["kind"] for line in
+                                           diagnoses.read_text().splitlines()})) \
+        if diagnoses.exists() else ""
+    result["success"] = success(result)
+    atomic_write_text(done, json.dumps(result, indent=1))
+    return result
+
+
+_KEPT = ("fid", "kid_mean", "precision", "recall", "classes_covered", "class_kl",
+         "modes_covered", "n_modes", "high_quality", "reverse_kl", "kl", "step")
+
+
+def _metrics(evaluation: dict[str, Any]) -> dict[str, Any]:
+    return {k: evaluation[k] for k in _KEPT if k in evaluation}
+
+
+def succeeded(result: dict[str, Any], points: bool, fid_threshold: float,
+              min_quality: float = 0.5) -> bool:
+    """DESIGN.md's success for digits; for 2-D mixtures every mode with enough quality."""
+    if result.get("diverged") or "error" in result:
+        return False
+    if points:
+        return ("modes_covered" in result and result["modes_covered"] == result["n_modes"]
+                and result["high_quality"] >= min_quality)
+    return ("fid" in result and result["fid"] < fid_threshold
+            and result["classes_covered"] == 10 and result["class_kl"] < 0.1)
+
+
+def write_results(results: list[dict[str, Any]], path: Path) -> None:
+    columns: list[str] = []
+    for result in results:
+        columns += [k for k in result if k not in columns]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(results)
+    atomic_write_text(path, text.getvalue())

@@ -1,0 +1,60 @@
+import csv
+
+import pytest
+
+from steadygan.cli import main
+from steadygan.config import TrainConfig
+from steadygan.sweep.grid import expand, parse_grid
+
+TINY = ["--set", "data.name=ring8", "--set", "train.steps=60", "--set", "run.eval_every=0",
+        "--set", "model.mlp_hidden=32", "--samples", "500", "--no-progress"]
+GRID = ["--grid", "train.lr_d=1e-3,2e-3", "--grid", "train.beta1=0.5,0.9"]
+
+
+def _rows(out):
+    with (out / "results.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_two_by_two_sweep_end_to_end_and_its_resume(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    assert main(["sweep", *GRID, "--seeds", "1", "--out", str(out), "--workers", "2", *TINY]) == 0
+    assert "4 trials" in capsys.readouterr().out
+    rows = _rows(out)
+    assert sorted((r["train.lr_d"], r["train.beta1"]) for r in rows) == [
+        ("1e-3", "0.5"), ("1e-3", "0.9"), ("2e-3", "0.5"), ("2e-3", "0.9")]
+    for row in rows:
+        assert row["n_modes"] == "8" and row["success"] in ("True", "False")
+        assert row["verdict"] in ("healthy", "warnings", "recovered", "failure")
+    trial_files = sorted((out / "trials").glob("*/trial.json"))
+    assert len(trial_files) == 4
+    before = {p: p.stat().st_mtime_ns for p in trial_files}
+
+    trial_files[0].unlink()  # as if the sweep had been killed during that trial
+    assert main(["sweep", *GRID, "--seeds", "1", "--out", str(out), *TINY]) == 0
+    after = {p: p.stat().st_mtime_ns for p in sorted((out / "trials").glob("*/trial.json"))}
+    assert [p for p in before if after[p] != before[p]] == [trial_files[0]]
+    assert _rows(out) == rows  # the rerun trial is seeded: it reaches the same result
+
+
+def test_seeds_multiply_the_trials():
+    axes = parse_grid(["train.lr_d=1e-4,2e-4"], TrainConfig())
+    trials = expand(axes, 3)
+    assert len(trials) == 6 and {t.seed for t in trials} == {0, 1, 2}
+    assert trials[0].name == "lr_d-1e-4_s0" and "train.seed=0" in trials[0].settings()
+
+
+@pytest.mark.parametrize("grid, fragment", [
+    (["--grid", "train.lrd=1e-4,2e-4"], "unknown setting 'train.lrd'"),
+    (["--grid", "train.lr_d="], "no values given"),
+    (["--grid", "train.batch_size=32,big"], "train.batch_size must be an integer"),
+    (["--grid", "labels.flip=0.1,0.9"], "labels.flip"),
+    (["--grid", "train.seed=0,1"], "use --seeds"),
+    (["--grid", "lr_d"], "expected section.key=v1,v2"),
+    ([], "at least one --grid"),
+])
+def test_bad_grid_specifications_get_one_line(capsys, tmp_path, grid, fragment):
+    assert main(["sweep", *grid, "--out", str(tmp_path / "s"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert fragment in err and "\n" not in err
+    assert not (tmp_path / "s" / "results.csv").exists()
