@@ -28,7 +28,10 @@ def make_report(path: str | Path, out: str | Path | None = None) -> list[Path]:
         _write(target, render_run(load_run(path)))
         return [target]
     try:
-        runs = sorted(p for p in path.iterdir() if p.is_dir() and is_run_dir(p))
+        # a sweep directory keeps its runs under trials/
+        folders = [path] + ([path / "trials"] if (path / "trials").is_dir() else [])
+        runs = sorted(p for folder in folders for p in folder.iterdir()
+                      if p.is_dir() and is_run_dir(p))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot list the folder ({exc.strerror or exc})") from None
     if not runs:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
-from steadygan.report.markup import esc, page, section, table
+from steadygan.report.markup import esc, img, page, section, table
 from steadygan.report.rundata import RunData
 from steadygan.report.summary import fmt, live_text, summarize
 
@@ -32,8 +32,19 @@ def render_index(folder: Path, runs: list[tuple[RunData, Path]], out: Path) -> s
             f'<p class="sub">{len(runs)} run(s) in {esc(str(folder))}</p>',
             table(("run", "steps", "final D-acc", "final G-acc", "best live FID / modes",
                    "eval.json FID / modes", "missing or damaged"), rows, raw=True),
-            _results_csv(folder / "results.csv")]
+            _heatmap(folder / "heatmap.png"), _results_csv(folder / "results.csv")]
     return page(title, "".join(body))
+
+
+def _heatmap(path: Path) -> str:
+    """The sweep's heatmap (written by `steadygan sweep`), embedded like every other image."""
+    if not path.is_file():
+        return ""
+    try:
+        return section("Sweep heatmap", img(path.read_bytes(), "sweep heatmap"), "heatmap")
+    except OSError as exc:
+        return section("Sweep heatmap", f"<p>heatmap.png is unreadable ({esc(str(exc))}).</p>",
+                       "heatmap")
 
 
 def _results_csv(path: Path) -> str:

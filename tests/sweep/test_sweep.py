@@ -58,3 +58,14 @@ def test_bad_grid_specifications_get_one_line(capsys, tmp_path, grid, fragment):
     err = capsys.readouterr().err.strip()
     assert fragment in err and "\n" not in err
     assert not (tmp_path / "s" / "results.csv").exists()
+
+
+def test_the_sweep_report_shows_the_heatmap_and_links_every_trial(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "sweep"
+    assert main(["sweep", *GRID, "--seeds", "1", "--out", str(out), "--workers", "2", *TINY]) == 0
+    assert (out / "heatmap.png").is_file()
+    assert main(["report", str(out)]) == 0
+    html = (out / "report.html").read_text()
+    assert "Sweep heatmap" in html and html.count('href="trials/') == 4
+    assert all((run / "report.html").is_file() for run in (out / "trials").iterdir())
