@@ -12,11 +12,13 @@ from steadygan.config import ConfigError, TrainConfig
 class Trial:
     assignments: tuple[str, ...]  # "section.key=value", one per grid axis
     seed: int
+    label: str = ""  # a name for the variant (ablations); grid trials are named by their values
 
     @property
     def name(self) -> str:
         """A folder name that says what the trial is: lr_d-0.0001_beta1-0.5_s0."""
-        parts = [a.split(".", 1)[1].replace("=", "-") for a in self.assignments]
+        parts = [self.label] if self.label else [
+            a.split(".", 1)[1].replace("=", "-") for a in self.assignments]
         return re.sub(r"[^A-Za-z0-9_.+-]", "_", "_".join(parts + [f"s{self.seed}"]))
 
     def settings(self) -> list[str]:

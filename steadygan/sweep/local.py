@@ -58,8 +58,11 @@ def _run_trial(trial: Trial, base_file: Path, run: Path, eval_samples: int,
         for setting in trial.settings():
             train += ["--set", setting]
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-    result: dict[str, Any] = {"trial": trial.name, "seed": trial.seed,
-                              **dict(a.split("=", 1) for a in trial.assignments)}
+    result: dict[str, Any] = {"trial": trial.name, "seed": trial.seed}
+    if trial.label:
+        result["variant"] = trial.label
+    else:
+        result.update(dict(a.split("=", 1) for a in trial.assignments))
     trained = subprocess.run(train, env=env, capture_output=True, text=True)
     if trained.returncode == 2:  # bad input: nothing to record as a result, say why
         result["error"] = trained.stderr.strip().splitlines()[-1] if trained.stderr else "failed"

@@ -1,0 +1,66 @@
+"""`steadygan ablate`: the baseline, and the baseline with one technique changed, over seeds.
+
+Every piece of GAN folklore gets a row: what happens to FID, classes and success when it is
+switched off (or on). The trials run through the sweep runner, so ablations resume and share a
+GPU the same way.
+"""
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from steadygan.config import ConfigError, TrainConfig
+from steadygan.sweep.grid import Trial
+
+# technique -> the one change against the baseline (the defaults, or the given config)
+ABLATIONS: dict[str, tuple[str, ...]] = {
+    "baseline": (),
+    "no_dropout_in_d": ("model.d_dropout=0",),
+    "no_label_flipping": ("labels.flip=0",),
+    "no_soft_labels": ("labels.smooth=0",),
+    "two_sided_soft_labels": ("labels.one_sided=false",),
+    "no_ema": ("train.ema=false",),
+    "mixed_real_fake_batches": ("train.d_batches=mixed",),
+    "adam_beta1_0.9": ("train.beta1=0.9",),
+    "relu_not_leaky_in_d": ("model.leaky_slope=0",),
+    "upsample_conv_not_convtranspose": ("model.g_upsample=upsample_conv",),
+    "patchgan_head": ("model.d_head=patch", "model.patch_size=7"),
+    "spectral_norm_in_d": ("model.d_norm=spectral",),
+    "minibatch_stddev": ("model.d_minibatch_std=true",),
+    "hinge_loss": ("train.loss=hinge",),
+    "r1_penalty": ("train.r1_gamma=1",),
+}
+
+
+def ablation_trials(base: TrainConfig, names: list[str] | None, seeds: int) -> list[Trial]:
+    chosen = names or list(ABLATIONS)
+    unknown = [n for n in chosen if n not in ABLATIONS]
+    if unknown:
+        raise ConfigError(f"--only: unknown ablation(s) {', '.join(unknown)} "
+                          f"(known: {', '.join(ABLATIONS)})")
+    if seeds < 1:
+        raise ConfigError(f"--seeds: must be >= 1, got {seeds}")
+    for name in chosen:  # every variant must be valid for this base (e.g. patch sizes)
+        try:
+            base.with_overrides(list(ABLATIONS[name])).validate()
+        except ConfigError as exc:
+            raise ConfigError(f"ablation {name}: {exc}") from None
+    return [Trial(ABLATIONS[name], seed, label=name) for name in chosen for seed in range(seeds)]
+
+
+def ablation_table(results: list[dict[str, Any]]) -> str:
+    """Markdown: per variant the median metric with its range over seeds, classes, success."""
+    metric = "fid" if any("fid" in r for r in results) else "modes_covered"
+    lines = [f"| variant | median {metric} | range over seeds | classes / modes | success |",
+             "|---|---|---|---|---|"]
+    for name in dict.fromkeys(r["variant"] for r in results):
+        rows = [r for r in results if r["variant"] == name]
+        values = [float(r[metric]) for r in rows if metric in r]
+        covered = [float(r.get("classes_covered", r.get("modes_covered", "nan"))) for r in rows
+                   if "classes_covered" in r or "modes_covered" in r]
+        wins = sum(bool(r.get("success")) for r in rows)
+        lines.append(
+            f"| {name} | {statistics.median(values):.2f} | {min(values):.1f}..{max(values):.1f} | "
+            f"{statistics.mean(covered):.1f} | {wins}/{len(rows)} |" if values else
+            f"| {name} | failed | | | 0/{len(rows)} |")
+    return "\n".join(lines) + "\n"
