@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("config", metavar="CONFIG", nargs="?", help="base config file (TOML)")
     sw.add_argument("--grid", action="append", default=[], metavar="SECTION.KEY=V1,V2,...",
                     help="one axis of the grid; repeatable")
+    sw.add_argument("--random", action="append", default=[], metavar="SECTION.KEY=LO:HI[:log]",
+                    help="random search over a range (log-uniform with :log); repeatable")
+    sw.add_argument("--trials", type=int, default=8, help="random points drawn (with --random)")
     sw.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 per combination")
     sw.add_argument("--out", required=True, metavar="SWEEP_DIR")
     sw.add_argument("--set", dest="overrides", action="append", default=[],
@@ -258,17 +261,21 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from steadygan.sweep.grid import expand, parse_grid
+    from steadygan.sweep.grid import expand, parse_grid, parse_random, sample_random
     from steadygan.sweep.heatmap import save_heatmap
     from steadygan.sweep.local import run_sweep
 
     base = resolve_config(args)
-    if not args.grid:
-        raise ConfigError("sweep: give at least one --grid section.key=v1,v2,...")
+    if not args.grid and not args.random:
+        raise ConfigError("sweep: give at least one --grid section.key=v1,v2,... "
+                          "or --random section.key=lo:hi")
     if args.workers < 1:
         raise ConfigError(f"--workers: must be >= 1, got {args.workers}")
+    if args.trials < 1:
+        raise ConfigError(f"--trials: must be >= 1, got {args.trials}")
     axes = parse_grid(args.grid, base)
-    trials = expand(axes, args.seeds)
+    points = sample_random(parse_random(args.random, base), args.trials) if args.random else None
+    trials = expand(axes, args.seeds, points)
     out = Path(args.out)
     results = run_sweep(base, trials, out, args.workers, args.samples, args.data_dir,
                         args.fid_threshold, progress=not args.no_progress)

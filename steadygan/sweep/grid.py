@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import itertools
+import math
+import random
 import re
 from dataclasses import dataclass
 
@@ -30,6 +32,7 @@ def parse_grid(specs: list[str], base: TrainConfig) -> list[tuple[str, list[str]
     so a typo fails in a second, not after an hour of trials."""
     axes: list[tuple[str, list[str]]] = []
     for spec in specs:
+        spec = spec.strip()
         if "=" not in spec:
             raise ConfigError(f"--grid {spec}: expected section.key=v1,v2,...")
         key, raw = (part.strip() for part in spec.split("=", 1))
@@ -46,8 +49,46 @@ def parse_grid(specs: list[str], base: TrainConfig) -> list[tuple[str, list[str]
     return axes
 
 
-def expand(axes: list[tuple[str, list[str]]], seeds: int) -> list[Trial]:
+def parse_random(specs: list[str], base: TrainConfig) -> list[tuple[str, float, float, bool]]:
+    """`section.key=lo:hi` (uniform) or `section.key=lo:hi:log` (log-uniform) -> ranges."""
+    ranges = []
+    for spec in specs:
+        key, _, raw = spec.partition("=")
+        parts = raw.split(":")
+        try:
+            if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "log"):
+                raise ValueError
+            lo, hi, log = float(parts[0]), float(parts[1]), len(parts) == 3
+        except ValueError:
+            raise ConfigError(f"--random {spec}: expected section.key=lo:hi or lo:hi:log") from None
+        if not lo < hi or (log and lo <= 0):
+            raise ConfigError(f"--random {spec}: need lo < hi (and lo > 0 for log)")
+        for value in (lo, hi):
+            base.with_overrides([f"{key.strip()}={value:g}"]).validate()
+        ranges.append((key.strip(), lo, hi, log))
+    return ranges
+
+
+def sample_random(ranges: list[tuple[str, float, float, bool]], trials: int,
+                  seed: int = 0) -> list[str]:
+    """`trials` random points as comma-free grid values: one list of values per range."""
+    rng = random.Random(seed)
+    points = []
+    for _ in range(trials):
+        values = []
+        for key, lo, hi, log in ranges:
+            x = math.exp(rng.uniform(math.log(lo), math.log(hi))) if log else rng.uniform(lo, hi)
+            values.append(f"{key}={x:.3g}")
+        points.append(values)
+    return points
+
+
+def expand(axes: list[tuple[str, list[str]]], seeds: int,
+           random_points: list[list[str]] | None = None) -> list[Trial]:
+    """Grid combinations (x random points, when given) x seeds."""
     if seeds < 1:
         raise ConfigError(f"--seeds: must be >= 1, got {seeds}")
-    combos = itertools.product(*[[f"{key}={v}" for v in values] for key, values in axes])
+    combos = list(itertools.product(*[[f"{key}={v}" for v in values] for key, values in axes]))
+    if random_points:
+        combos = [combo + tuple(point) for combo in combos for point in random_points]
     return [Trial(tuple(combo), seed) for combo in combos for seed in range(seeds)]

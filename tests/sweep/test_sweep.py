@@ -4,7 +4,7 @@ import pytest
 
 from steadygan.cli import main
 from steadygan.config import TrainConfig
-from steadygan.sweep.grid import expand, parse_grid
+from steadygan.sweep.grid import expand, parse_grid, parse_random, sample_random
 
 TINY = ["--set", "data.name=ring8", "--set", "train.steps=60", "--set", "run.eval_every=0",
         "--set", "model.mlp_hidden=32", "--samples", "500", "--no-progress"]
@@ -52,6 +52,10 @@ def test_seeds_multiply_the_trials():
     (["--grid", "train.seed=0,1"], "use --seeds"),
     (["--grid", "lr_d"], "expected section.key=v1,v2"),
     ([], "at least one --grid"),
+    (["--random", "train.lr_d=1e-3"], "expected section.key=lo:hi"),
+    (["--random", "train.lr_d=1e-2:1e-3"], "need lo < hi"),
+    (["--random", "train.lr_d=0:1e-3:log"], "need lo < hi (and lo > 0 for log)"),
+    (["--random", "train.lrx=1e-4:1e-3"], "unknown setting 'train.lrx'"),
 ])
 def test_bad_grid_specifications_get_one_line(capsys, tmp_path, grid, fragment):
     assert main(["sweep", *grid, "--out", str(tmp_path / "s"), "--no-progress"]) == 2
@@ -69,3 +73,15 @@ def test_the_sweep_report_shows_the_heatmap_and_links_every_trial(tmp_path, caps
     html = (out / "report.html").read_text()
     assert "Sweep heatmap" in html and html.count('href="trials/') == 4
     assert all((run / "report.html").is_file() for run in (out / "trials").iterdir())
+
+
+def test_random_search_draws_seeded_points_inside_the_ranges():
+    ranges = parse_random(["train.lr_d=1e-5:1e-2:log", "train.beta1=0.3:0.9"], TrainConfig())
+    points = sample_random(ranges, 20, seed=0)
+    assert points == sample_random(ranges, 20, seed=0) and len(points) == 20
+    lrs = [float(p[0].split("=")[1]) for p in points]
+    betas = [float(p[1].split("=")[1]) for p in points]
+    assert all(1e-5 <= x <= 1e-2 for x in lrs) and all(0.3 <= b <= 0.9 for b in betas)
+    assert min(lrs) < 1e-4 and max(lrs) > 1e-3  # log-uniform reaches both decades
+    trials = expand(parse_grid(["train.loss=bce,hinge"], TrainConfig()), 2, points)
+    assert len(trials) == 2 * 20 * 2 and len(trials[0].assignments) == 3
