@@ -103,14 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--trials", type=int, default=8, help="random points drawn (with --random)")
     sw.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 per combination")
     sw.add_argument("--out", required=True, metavar="SWEEP_DIR")
-    sw.add_argument("--set", dest="overrides", action="append", default=[],
-                    metavar="SECTION.KEY=VALUE", help="applied to every trial")
-    sw.add_argument("--workers", type=int, default=1, help="trials run side by side")
-    sw.add_argument("--samples", type=int, default=10_000, help="samples per evaluation")
-    sw.add_argument("--data-dir", help="folder of the MNIST test files (digit evaluations)")
-    sw.add_argument("--fid-threshold", type=float, default=10.0,
-                    help="a digit trial succeeds under this domain FID (and 10/10 classes, KL < 0.1)")
-    sw.add_argument("--no-progress", action="store_true")
+    _add_runner_options(sw)
 
     ab = sub.add_parser("ablate", help="the baseline and each technique changed alone, over seeds",
                         description="For each technique (dropout in D, label flipping, soft "
@@ -120,16 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
                                     "for each seed; writes results.csv and ablation.md. "
                                     "Resumable like sweep.")
     ab.add_argument("config", metavar="CONFIG", nargs="?", help="baseline config file (TOML)")
-    ab.add_argument("--seeds", type=int, default=3)
+    ab.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per variant")
     ab.add_argument("--out", required=True, metavar="DIR")
     ab.add_argument("--only", nargs="+", metavar="NAME", help="these ablations only")
-    ab.add_argument("--set", dest="overrides", action="append", default=[],
-                    metavar="SECTION.KEY=VALUE", help="applied to every trial")
-    ab.add_argument("--workers", type=int, default=1)
-    ab.add_argument("--samples", type=int, default=10_000)
-    ab.add_argument("--data-dir", help="folder of the MNIST test files (digit evaluations)")
-    ab.add_argument("--fid-threshold", type=float, default=10.0)
-    ab.add_argument("--no-progress", action="store_true")
+    _add_runner_options(ab)
 
     di = sub.add_parser("diagnose", help="failure modes a run went through, with remedies",
                         description="Replay RUN's metrics through the failure-mode detectors "
@@ -168,6 +155,30 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--set", dest="overrides", action="append", default=[],
                     metavar="SECTION.KEY=VALUE")
     return parser
+
+
+def _add_runner_options(parser: argparse.ArgumentParser) -> None:
+    """What sweep and ablate share: how their trials are configured, run and judged."""
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="SECTION.KEY=VALUE", help="applied to every trial")
+    parser.add_argument("--workers", type=int, default=1, help="trials run side by side")
+    parser.add_argument("--samples", type=int, default=10_000, help="samples per evaluation")
+    parser.add_argument("--data-dir", help="folder of the MNIST test files (digit evaluations)")
+    parser.add_argument("--fid-threshold", type=float, default=10.0,
+                        help="a digit trial succeeds under this domain FID "
+                             "(and 10/10 classes, KL < 0.1)")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def _run_trials(args: argparse.Namespace, base: TrainConfig, trials: list) -> list[dict]:
+    from steadygan.sweep.local import run_sweep
+
+    results = run_sweep(base, trials, Path(args.out), args.workers, args.samples, args.data_dir,
+                        args.fid_threshold, progress=not args.no_progress)
+    errors = [r for r in results if "error" in r]
+    if errors:
+        raise ConfigError(f"{args.command}: trial {errors[0]['trial']}: {errors[0]['error']}")
+    return results
 
 
 def _assignments(args: argparse.Namespace) -> list[str]:
@@ -263,7 +274,6 @@ def _eval(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     from steadygan.sweep.grid import expand, parse_grid, parse_random, sample_random
     from steadygan.sweep.heatmap import save_heatmap
-    from steadygan.sweep.local import run_sweep
 
     base = resolve_config(args)
     if not args.grid and not args.random:
@@ -277,11 +287,7 @@ def _sweep(args: argparse.Namespace) -> int:
     points = sample_random(parse_random(args.random, base), args.trials) if args.random else None
     trials = expand(axes, args.seeds, points)
     out = Path(args.out)
-    results = run_sweep(base, trials, out, args.workers, args.samples, args.data_dir,
-                        args.fid_threshold, progress=not args.no_progress)
-    errors = [r for r in results if "error" in r]
-    if errors:
-        raise ConfigError(f"sweep: trial {errors[0]['trial']}: {errors[0]['error']}")
+    results = _run_trials(args, base, trials)
     wins = sum(bool(r.get("success")) for r in results)
     heatmap = " and heatmap.png" if save_heatmap(results, axes, out / "heatmap.png") else ""
     print(f"{len(results)} trials, {wins} succeeded; wrote {out / 'results.csv'}{heatmap}")
@@ -291,18 +297,13 @@ def _sweep(args: argparse.Namespace) -> int:
 def _ablate(args: argparse.Namespace) -> int:
     from steadygan.atomic import atomic_write_text
     from steadygan.sweep.ablate import ablation_table, ablation_trials
-    from steadygan.sweep.local import run_sweep
 
     if args.workers < 1:
         raise ConfigError(f"--workers: must be >= 1, got {args.workers}")
     base = resolve_config(args)
     trials = ablation_trials(base, args.only, args.seeds)
     out = Path(args.out)
-    results = run_sweep(base, trials, out, args.workers, args.samples, args.data_dir,
-                        args.fid_threshold, progress=not args.no_progress)
-    errors = [r for r in results if "error" in r]
-    if errors:
-        raise ConfigError(f"ablate: trial {errors[0]['trial']}: {errors[0]['error']}")
+    results = _run_trials(args, base, trials)
     table = ablation_table(results)
     atomic_write_text(out / "ablation.md", table)
     print(table, end="")
