@@ -93,13 +93,10 @@ class PointDomain:
                              m.d_minibatch_std, m.pack)
         return G, D
 
-    @torch.no_grad()
     def generate(self, G: nn.Module, z: torch.Tensor) -> np.ndarray:
-        was_training = G.training
-        G.eval()
-        points = torch.cat([G(chunk).float().cpu() for chunk in z.split(4096)]).numpy()
-        G.train(was_training)
-        return points
+        from steadygan.models.generate import generate
+
+        return generate(G, z, batch=4096, to_numpy=lambda points: points.cpu().numpy())
 
     def save_samples(self, samples: np.ndarray, path: Path) -> None:
         from steadygan.data.scatter import save_scatter

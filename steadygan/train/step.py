@@ -72,10 +72,12 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
 
     # (3) G step: the same fakes, judged by the updated D, non-saturating loss
     s.opt_g.zero_grad(set_to_none=True)
+    s.D.requires_grad_(False)  # gradients flow through D to G; D's own would be thrown away
     with s.autocast():
         g_logits = s.D(fake)
     loss_g = generator_loss(g_logits, t.loss)
     loss_g.backward()
+    s.D.requires_grad_(True)
     grad_norm_g = _grad_norm(s.G)
     s.opt_g.step()
 
