@@ -1,6 +1,8 @@
-"""Run a sweep on this machine: each trial is `steadygan train` + `eval` + `diagnose` in its own
-process (so N of them can share a GPU or the cores), each in its own run directory; finished
-trials are skipped, so an interrupted sweep is resumed by running the same command again."""
+"""Run a sweep: each trial is `steadygan train` + `eval` + `diagnose` in its own process (so N
+of them can share a GPU or the cores), each in its own run directory; finished trials are
+skipped, so an interrupted sweep is resumed by running the same command again. The trials run
+on a thread pool here (backend "local") or as Ray Tune trials (backend "ray", ray_backend.py);
+both call the same TrialRunner, so their results.csv are the same."""
 from __future__ import annotations
 
 import csv
@@ -10,38 +12,82 @@ import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
 from tqdm.auto import tqdm
 
 from steadygan.atomic import atomic_write_text
-from steadygan.config import MIXTURE_SOURCES, TrainConfig, dump_toml
+from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig, dump_toml
 from steadygan.sweep.grid import Trial
 
 RESULT_FILE = "trial.json"  # written last in a trial's run directory: the trial is finished
+BACKENDS = ("local", "ray")
+RAY_HINT = 'the ray backend needs Ray Tune: pip install "steadygan[ray]"'
 
 
 def run_sweep(base: TrainConfig, trials: list[Trial], out: Path, workers: int = 1,
               eval_samples: int = 10_000, data_dir: str | None = None, fid_threshold: float = 10.0,
-              progress: bool = True) -> list[dict[str, Any]]:
+              progress: bool = True, backend: str = "local") -> list[dict[str, Any]]:
+    """Every trial's result dict, in the order of `trials`; also written to out/results.csv."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
+    run_on_ray = _ray_runner() if backend == "ray" else None  # fail before writing anything
     out.mkdir(parents=True, exist_ok=True)
-    base_file = out / "base.toml"
-    atomic_write_text(base_file, dump_toml(base))
-    points = base.data.name in MIXTURE_SOURCES
-
-    def one(trial: Trial) -> dict[str, Any]:
-        return _run_trial(trial, base_file, out / "trials" / trial.name, eval_samples, data_dir,
-                          lambda result: succeeded(result, points, fid_threshold))
-
-    with ThreadPoolExecutor(max(1, workers)) as pool, \
-            tqdm(total=len(trials), desc="sweep", unit="trial", disable=not progress) as bar:
-        results = []
-        for result in pool.map(one, trials):
-            results.append(result)
-            bar.update(1)
+    run_one = TrialRunner.for_sweep(base, out, eval_samples, data_dir, fid_threshold)
+    with tqdm(total=len(trials), desc="sweep", unit="trial", disable=not progress) as bar:
+        done = partial(bar.update, 1)
+        results = run_on_ray(run_one, trials, workers, base.train.device, out / "ray", done) \
+            if run_on_ray else run_locally(run_one, trials, workers, done)
     write_results(results, out / "results.csv")
     return results
+
+
+def _ray_runner() -> Callable[..., list[dict[str, Any]]]:
+    try:
+        from steadygan.sweep.ray_backend import run_on_ray
+    except ImportError as exc:  # ray absent, or ray without its tune dependencies
+        raise ConfigError(f"{RAY_HINT} ({exc})") from None
+    return run_on_ray
+
+
+def run_locally(run_one: Callable[[Trial], dict[str, Any]], trials: list[Trial], workers: int,
+                done: Callable[[], None]) -> list[dict[str, Any]]:
+    """The trials on a pool of `workers` threads (each waits on its trial's processes)."""
+    results = []
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        for result in pool.map(run_one, trials):
+            results.append(result)
+            done()
+    return results
+
+
+@dataclass(frozen=True)
+class TrialRunner:
+    """Runs one trial in out/trials/<name>; the one trial function of every backend. Plain
+    data, so it pickles: Ray ships it to its worker processes."""
+    base_file: Path
+    trials_dir: Path
+    eval_samples: int
+    data_dir: str | None
+    points: bool  # a 2-D mixture: success by modes, not FID
+    fid_threshold: float
+
+    @classmethod
+    def for_sweep(cls, base: TrainConfig, out: Path, eval_samples: int, data_dir: str | None,
+                  fid_threshold: float) -> TrialRunner:
+        """Writes out/base.toml, the config every trial starts from."""
+        base_file = out / "base.toml"
+        atomic_write_text(base_file, dump_toml(base))
+        return cls(base_file, out / "trials", eval_samples, data_dir,
+                   base.data.name in MIXTURE_SOURCES, fid_threshold)
+
+    def __call__(self, trial: Trial) -> dict[str, Any]:
+        return _run_trial(trial, self.base_file, self.trials_dir / trial.name, self.eval_samples,
+                          self.data_dir,
+                          lambda result: succeeded(result, self.points, self.fid_threshold))
 
 
 def _run_trial(trial: Trial, base_file: Path, run: Path, eval_samples: int,
