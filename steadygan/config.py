@@ -98,6 +98,10 @@ class BalanceSection:
     smoothing: float = 0.5  # EMA weight of the newest D accuracy
     lr_min: float = 1e-6
     lr_max: float = 4e-4
+    pace: bool = True  # also act on G's samples: bunched and calm = too slow, jumping = momentum
+    diversity_low: float = 0.5  # smoothed sample spread (relative to real data) counted as bunched
+    motion_high: float = 1.0  # smoothed motion between reads (in real spreads) counted as jumping
+    beta1_min: float = 0.5  # the momentum rule lowers Adam's beta1 no further than this
 
 
 @dataclass
@@ -354,6 +358,11 @@ def _check_balance(cfg: TrainConfig) -> None:
     _one_of(b.mode, ("off", "auto"), "balance.mode")
     _require(0.0 < b.band_low < b.band_high < 1.0, "balance.band_low",
              f"need 0 < band_low < band_high < 1, got {b.band_low} and {b.band_high}")
+    _require(0.0 <= b.diversity_low < 1.0, "balance.diversity_low",
+             f"must be in [0, 1), got {b.diversity_low}")
+    _require(b.motion_high > 0.0, "balance.motion_high", f"must be > 0, got {b.motion_high}")
+    _require(0.0 <= b.beta1_min < 1.0, "balance.beta1_min",
+             f"must be in [0, 1), got {b.beta1_min}")
     _require(1.0 < b.factor <= 4.0, "balance.factor", f"must be in (1, 4], got {b.factor}")
     _require(0.0 < b.smoothing <= 1.0, "balance.smoothing", f"must be in (0, 1], got {b.smoothing}")
     _require(0.0 < b.lr_min < b.lr_max <= 1.0, "balance.lr_min",

@@ -76,8 +76,9 @@ def detect_d_overpowering(window: Sequence[Record], evals: Sequence[Record]) -> 
     g_acc = np.array([r["g_acc"] for r in window])
     loss_g = np.array([r["loss_g"] for r in window])
     grad_g = np.array([r["grad_norm_g"] for r in window])
-    # a trend confirms it: G's loss climbing or its gradient shrinking across the window
-    worsening = loss_g[-1] >= loss_g[0] or grad_g[-1] <= 0.8 * grad_g[0]
+    # a trend confirms it: G's loss not falling by a tenth, or its gradient shrinking, across the
+    # window (measured: at lr_d 2e-2 vs lr_g 1e-6 G's loss creeps down 8 % while D wins 99 %)
+    worsening = loss_g[-1] >= 0.9 * loss_g[0] or grad_g[-1] <= 0.8 * grad_g[0]
     if d_acc.min() >= 0.95 and g_acc.max() <= 0.02 and worsening:
         severity = "failure"
     elif d_acc.mean() >= 0.92 and g_acc.mean() <= 0.04 and worsening:

@@ -12,7 +12,7 @@ from steadygan.atomic import atomic_write_text
 from steadygan.config import TrainConfig
 from steadygan.health.balance import BalanceController
 from steadygan.health.diagnosis import Diagnosis
-from steadygan.health.stats import diversity_ratio
+from steadygan.health.stats import diversity_ratio, motion
 from steadygan.health.timeline import Timeline
 from steadygan.train.rundir import RunDir
 from steadygan.train.step import GanState
@@ -26,7 +26,8 @@ class HealthMonitor:
         self.run, self.state, self.domain = run, state, domain
         self.detect = cfg.health.detect
         self.timeline = Timeline(cfg.health.window, cfg.health.warmup_steps)
-        self.controller = (BalanceController(cfg.balance, cfg.train.lr_g, cfg.train.lr_d)
+        self.controller = (BalanceController(cfg.balance, cfg.train.lr_g, cfg.train.lr_d,
+                                             cfg.train.beta1, cfg.health.warmup_steps)
                            if cfg.balance.mode == "auto" else None)
         if self.controller is not None:
             self.controller.apply(state.opt_g, state.opt_d)  # clamp into [lr_min, lr_max] now
@@ -34,13 +35,19 @@ class HealthMonitor:
         pick = torch.randperm(len(data), generator=gen)[:N_DIVERSITY].to(data.device)
         self.real = data[pick].cpu().numpy()
         self.z = torch.randn(N_DIVERSITY, cfg.model.z_dim, generator=gen).to(state.device)
+        self.previous: np.ndarray | None = None  # the last read's samples, for their motion
 
-    def diversity(self) -> float:
-        """Spread of G's samples relative to real data (1 healthy, 0 collapsed)."""
+    def sample_statistics(self) -> dict[str, float]:
+        """G's samples for fixed z: their spread relative to real data (1 healthy, 0 collapsed),
+        and how far they moved since the last read, in units of the real data's spread."""
         fake = self.domain.generate(self.state.G, self.z)
         if not np.isfinite(fake).all():
-            return float("nan")
-        return diversity_ratio(fake, self.real)
+            return {"diversity": float("nan"), "motion": float("nan")}
+        stats = {"diversity": diversity_ratio(fake, self.real)}
+        if self.previous is not None:
+            stats["motion"] = motion(self.previous, fake, self.real)
+        self.previous = fake
+        return stats
 
     def observe(self, record: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Diagnosis]]:
         """Take a metrics record; return extra records (controller actions) and new diagnoses."""
@@ -73,10 +80,12 @@ class HealthMonitor:
 
     # ---- checkpoint / resume -------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"controller": self.controller.state_dict() if self.controller else None}
+        return {"controller": self.controller.state_dict() if self.controller else None,
+                "previous_samples": self.previous}
 
     def resume(self, state: dict[str, Any] | None, records: list[dict[str, Any]]) -> None:
         if self.controller is not None and state and state.get("controller"):
             self.controller.load_state_dict(state["controller"])
+        self.previous = state.get("previous_samples") if state else None
         self.timeline = Timeline.of_run(records, self.timeline.window, self.timeline.warmup_steps)
         self.write_diagnoses()

@@ -20,3 +20,17 @@ def diversity_ratio(fake: np.ndarray, real: np.ndarray) -> float:
     """
     real_spread = mean_pairwise_distance(real)
     return mean_pairwise_distance(fake) / real_spread if real_spread > 0 else float("nan")
+
+
+def rms_spread(samples: np.ndarray) -> float:
+    """Root mean square distance of the samples from their mean."""
+    x = samples.reshape(len(samples), -1).astype(np.float64)
+    return float(np.sqrt(((x - x.mean(axis=0)) ** 2).sum(axis=1).mean()))
+
+
+def motion(before: np.ndarray, after: np.ndarray, real: np.ndarray) -> float:
+    """RMS displacement of G's outputs for the same z between two reads, relative to the real
+    data's RMS spread: near 0 when G hardly learns, of order 1 when it jumps across the data."""
+    moved = (after.astype(np.float64) - before).reshape(len(after), -1)
+    spread = rms_spread(real)
+    return float(np.sqrt((moved ** 2).sum(axis=1).mean()) / spread) if spread > 0 else float("nan")

@@ -253,7 +253,7 @@ def _log_statistics(window: StatsWindow, step: int, order: BatchOrder, state: Ga
     """Read the statistics (the one host sync every K steps), let the health module judge them
     (and the controller act), write them to metrics.jsonl, and show them."""
     record = _record(window, step, order, state, seconds, images)
-    record["diversity"] = health.diversity()
+    record.update(health.sample_statistics())  # diversity and motion of G's samples
     run.append_metrics(record)
     actions, new_diagnoses = health.observe(record)
     for action in actions:

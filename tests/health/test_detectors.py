@@ -112,3 +112,35 @@ def test_balance_controller_slows_the_stronger_side_within_clamps():
     clone = BalanceController(cfg, 1e-4, 1e-4)
     clone.load_state_dict(c.state_dict())
     assert clone.state_dict() == c.state_dict()
+
+
+def test_pace_rules_lower_momentum_when_samples_jump_and_speed_up_when_they_stay_bunched():
+    cfg = BalanceSection(mode="auto", factor=2.0, smoothing=1.0, lr_min=1e-6, lr_max=1e-3)
+    c = BalanceController(cfg, lr_g=1e-5, lr_d=1e-5, beta1=0.9, warmup_steps=100)
+    assert c.observe(rec(50, diversity=0.1, motion=3.0)) is None  # warm-up: every G starts bunched
+    action = c.observe(rec(150, diversity=0.1, motion=3.0))
+    assert action["reason"].endswith("momentum too high") and action["beta1"] == pytest.approx(0.8)
+    assert (c.lr_g, c.lr_d) == (1e-5, 1e-5)
+    for step in (200, 250, 300):
+        c.observe(rec(step, diversity=0.1, motion=3.0))
+    assert c.beta1 == 0.5  # never below beta1_min
+    action = c.observe(rec(350, diversity=0.1, motion=3.0))  # momentum at its floor: too slow
+    assert action["reason"].endswith("too slow") and (c.lr_g, c.lr_d) == (2e-5, 2e-5)
+    assert c.observe(rec(400, diversity=0.1, motion=0.2))["lr_g"] == 4e-5  # bunched and calm
+    assert c.observe(rec(450, diversity=0.9, motion=0.2)) is None  # spread: healthy, left alone
+    assert c.observe(rec(500, d_real=1.0, d_fake=1.0, diversity=0.1))["reason"] == "D too strong"
+    still = BalanceController(BalanceSection(mode="auto", pace=False, smoothing=1.0), 1e-4, 1e-4,
+                              beta1=0.9)
+    assert still.observe(rec(500, diversity=0.0, motion=5.0)) is None
+
+
+def test_the_momentum_rule_reaches_the_optimizers():
+    import torch
+
+    cfg = BalanceSection(mode="auto", smoothing=1.0)
+    c = BalanceController(cfg, lr_g=1e-4, lr_d=1e-4, beta1=0.9)
+    c.observe(rec(300, diversity=0.1, motion=2.0))
+    opts = [torch.optim.Adam([torch.zeros(1, requires_grad=True)], betas=(0.9, 0.999))
+            for _ in range(2)]
+    c.apply(*opts)
+    assert all(o.param_groups[0]["betas"] == (pytest.approx(0.8), 0.999) for o in opts)
