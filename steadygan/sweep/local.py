@@ -1,4 +1,4 @@
-"""Run a sweep: each trial is `steadygan train` + `eval` + `diagnose` in its own process (so N
+"""Run a sweep: each trial trains, evaluates and diagnoses in its own process (sweep/trial.py; so N
 of them can share a GPU or the cores), each in its own run directory; finished trials are
 skipped, so an interrupted sweep is resumed by running the same command again. The trials run
 on a thread pool here (backend "local") or as Ray Tune trials (backend "ray", ray_backend.py);
@@ -95,52 +95,24 @@ def _run_trial(trial: Trial, base_file: Path, run: Path, eval_samples: int,
     done = run / RESULT_FILE
     if done.exists():
         return json.loads(done.read_text())
-    steadygan = [sys.executable, "-m", "steadygan"]
-    if (run / "checkpoints" / "last.pt").exists():  # interrupted earlier: continue it
-        train = steadygan + ["train", "--resume", str(run), "--no-progress"]
-    else:
-        train = steadygan + ["train", "--config", str(base_file), "--out", str(run),
-                             "--no-progress"]
-        for setting in trial.settings():
-            train += ["--set", setting]
+    spec = {"run": str(run), "base": str(base_file), "settings": trial.settings(),
+            "eval_samples": eval_samples, "data_dir": data_dir}
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    ran = subprocess.run([sys.executable, "-m", "steadygan.sweep.trial", json.dumps(spec)],
+                         env=env, capture_output=True, text=True)
     result: dict[str, Any] = {"trial": trial.name, "seed": trial.seed}
     if trial.label:
         result["variant"] = trial.label
     else:
         result.update(dict(a.split("=", 1) for a in trial.assignments))
-    trained = subprocess.run(train, env=env, capture_output=True, text=True)
-    if trained.returncode == 2:  # bad input: nothing to record as a result, say why
-        result["error"] = trained.stderr.strip().splitlines()[-1] if trained.stderr else "failed"
+    if ran.returncode != 0:  # bad input, a crash or Ctrl-C: no trial.json, so a rerun retries it
+        last = ran.stderr.strip().splitlines()[-1:] or [f"exit code {ran.returncode}"]
+        result["error"] = last[0].removeprefix("steadygan: error: ")
         return result
-    result["diverged"] = trained.returncode == 1
-    if not result["diverged"]:
-        evaluate = steadygan + ["eval", str(run), "--samples", str(eval_samples)]
-        evaluate += ["--data-dir", data_dir] if data_dir else []
-        evaluated = subprocess.run(evaluate, env=env, capture_output=True, text=True)
-        if evaluated.returncode == 0:
-            result.update(_metrics(json.loads((run / "eval.json").read_text())))
-        else:
-            result["eval_error"] = evaluated.stderr.strip().splitlines()[-1:]
-    diagnosed = subprocess.run(steadygan + ["diagnose", str(run)], env=env, capture_output=True,
-                               text=True)
-    result["verdict"] = diagnosed.stdout.strip().splitlines()[-1].removeprefix("verdict: ") \
-        if diagnosed.returncode in (0, 1) and diagnosed.stdout else "unknown"
-    diagnoses = run / "diagnoses.jsonl"
-    result["diagnoses"] = " ".join(sorted({json.loads(line)["kind"] for line in
-                                           diagnoses.read_text().splitlines()})) \
-        if diagnoses.exists() else ""
+    result.update(json.loads(ran.stdout.strip().splitlines()[-1]))
     result["success"] = success(result)
     atomic_write_text(done, json.dumps(result, indent=1))
     return result
-
-
-_KEPT = ("fid", "kid_mean", "precision", "recall", "classes_covered", "class_kl",
-         "modes_covered", "n_modes", "high_quality", "reverse_kl", "kl", "step")
-
-
-def _metrics(evaluation: dict[str, Any]) -> dict[str, Any]:
-    return {k: evaluation[k] for k in _KEPT if k in evaluation}
 
 
 def succeeded(result: dict[str, Any], points: bool, fid_threshold: float,

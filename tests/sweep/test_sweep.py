@@ -85,3 +85,21 @@ def test_random_search_draws_seeded_points_inside_the_ranges():
     assert min(lrs) < 1e-4 and max(lrs) > 1e-3  # log-uniform reaches both decades
     trials = expand(parse_grid(["train.loss=bce,hinge"], TrainConfig()), 2, points)
     assert len(trials) == 2 * 20 * 2 and len(trials[0].assignments) == 3
+
+
+def test_a_trial_that_cannot_train_is_recorded_as_an_error_and_retried(tmp_path):
+    """A folder that holds no images: the trial's process says why in one line; no trial.json,
+    so the next run of the sweep tries it again."""
+    from pathlib import Path
+
+    from steadygan.sweep.grid import Trial
+    from steadygan.sweep.local import run_sweep
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    base = TrainConfig().with_overrides(["data.name=folder", f"data.dir={empty}",
+                                         "train.steps=5"])
+    out = tmp_path / "sweep"
+    [row] = run_sweep(base, [Trial(("train.lr_d=1e-4",), 0)], out, progress=False)
+    assert str(empty) in row["error"] and "\n" not in row["error"]
+    assert "success" not in row and not list(Path(out / "trials").glob("*/trial.json"))
