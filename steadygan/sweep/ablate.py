@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from steadygan.config import ConfigError, TrainConfig
+from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig
 from steadygan.sweep.grid import Trial
 
 # technique -> the one change against the baseline (the defaults, or the given config)
@@ -29,11 +29,25 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     "minibatch_stddev": ("model.d_minibatch_std=true",),
     "hinge_loss": ("train.loss=hinge",),
     "r1_penalty": ("train.r1_gamma=1",),
+    "pacgan_pack2": ("model.pack=2",),
 }
+IMAGE_ONLY = {"upsample_conv_not_convtranspose", "patchgan_head", "spectral_norm_in_d"}
+POINTS_ONLY = {"pacgan_pack2"}  # the MLP D packs; the DCGAN D has minibatch-stddev instead
+
+
+def applies(name: str, base: TrainConfig) -> bool:
+    """Whether the variant changes anything for this base (its data's models and settings)."""
+    points = base.data.name in MIXTURE_SOURCES
+    if name in IMAGE_ONLY or name in POINTS_ONLY:
+        return points == (name in POINTS_ONLY)
+    if name == "two_sided_soft_labels":
+        return base.labels.smooth > 0
+    return base.with_overrides(list(ABLATIONS[name])).to_dict() != base.to_dict()
 
 
 def ablation_trials(base: TrainConfig, names: list[str] | None, seeds: int) -> list[Trial]:
-    chosen = names or list(ABLATIONS)
+    """Without names: every variant that changes something for this base."""
+    chosen = names or [n for n in ABLATIONS if n == "baseline" or applies(n, base)]
     unknown = [n for n in chosen if n not in ABLATIONS]
     if unknown:
         raise ConfigError(f"--only: unknown ablation(s) {', '.join(unknown)} "
@@ -45,6 +59,10 @@ def ablation_trials(base: TrainConfig, names: list[str] | None, seeds: int) -> l
             base.with_overrides(list(ABLATIONS[name])).validate()
         except ConfigError as exc:
             raise ConfigError(f"ablation {name}: {exc}") from None
+    idle = [n for n in chosen if n != "baseline" and not applies(n, base)]
+    if idle:
+        raise ConfigError(f"--only: {', '.join(idle)} change(s) nothing for data.name="
+                          f"{base.data.name} with these settings")
     return [Trial(ABLATIONS[name], seed, label=name) for name in chosen for seed in range(seeds)]
 
 

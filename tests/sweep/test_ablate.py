@@ -10,7 +10,7 @@ TINY = ["--set", "data.name=ring8", "--set", "train.steps=40", "--set", "run.eva
 
 def test_every_ablation_changes_one_thing_and_is_valid_for_the_default_digits():
     trials = ablation_trials(TrainConfig(), None, 2)
-    assert len(trials) == 2 * len(ABLATIONS)
+    assert len(trials) == 2 * (len(ABLATIONS) - 1)  # all but PacGAN packing, an MLP-D technique
     assert {t.name for t in trials if t.label == "baseline"} == {"baseline_s0", "baseline_s1"}
     assert all(len(ABLATIONS[t.label]) <= 2 for t in trials)
 
@@ -37,3 +37,15 @@ def test_bad_ablation_requests_get_one_line(capsys, tmp_path):
     assert main(["ablate", "--only", "patchgan_head", "--out", str(tmp_path / "b"), *TINY]) == 2
     err = capsys.readouterr().err.strip()
     assert "ablation patchgan_head: model.d_head" in err and "\n" not in err
+
+
+def test_the_mixtures_get_only_the_variants_that_change_something_for_them(capsys, tmp_path):
+    ring = TrainConfig.for_data("ring8")
+    names = {t.label for t in ablation_trials(ring, None, 1)}
+    assert "pacgan_pack2" in names and "minibatch_stddev" in names
+    # off already for the mixtures, or absent from the MLP pair: nothing to compare
+    assert not names & {"no_label_flipping", "no_dropout_in_d", "no_soft_labels",
+                        "two_sided_soft_labels", "spectral_norm_in_d", "patchgan_head"}
+    assert main(["ablate", "--only", "no_label_flipping", "--out", str(tmp_path / "a"),
+                 *TINY]) == 2
+    assert "no_label_flipping change(s) nothing for data.name=ring8" in capsys.readouterr().err
