@@ -20,7 +20,7 @@ _SHORTCUTS = (
     ("--channels", "data.channels", int, "1 (grayscale) or 3 (RGB)"),
     ("--epochs", "train.epochs", float, "passes over the data"),
     ("--steps", "train.steps", int, "generator steps (overrides --epochs)"),
-    ("--batch-size", "train.batch_size", int, "images per batch"),
+    ("--batch-size", "train.batch_size", int, "images per batch (per process under torchrun)"),
     ("--seed", "train.seed", int, "seed of every random stream"),
     ("--device", "train.device", str, "auto, cpu, cuda, cuda:N or mps"),
     ("--out", "run.out", str, "run directory (default runs/<date>-<time>)"),
@@ -204,7 +204,10 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from steadygan.train.loop import train
+    from steadygan.data.errors import DataError
+    from steadygan.train.checkpoint import CheckpointError
+    from steadygan.train.distributed import Ranks
+    from steadygan.train.loop import TrainingDiverged, train
     from steadygan.train.rundir import RunDir
 
     if args.resume:
@@ -218,9 +221,17 @@ def _train(args: argparse.Namespace) -> int:
         cfg = resolve_config(args)
     if args.no_progress:
         cfg.run.progress = False
-    result = train(cfg, resume=bool(args.resume))
+    try:
+        result = train(cfg, resume=bool(args.resume))
+    except (ConfigError, CheckpointError, DataError, TrainingDiverged) as exc:
+        if Ranks.from_env().writer:
+            raise
+        # torchrun's other processes met the same error: rank 0 alone says so
+        return EXIT_FAILED if isinstance(exc, TrainingDiverged) else EXIT_BAD_INPUT
     if result.interrupted:
         return EXIT_INTERRUPTED
+    if not result.writer:
+        return 0
     rec = result.last_record
     print(f"done: {result.steps} steps in {result.run_dir}  "
           f"(D-acc {0.5 * (rec.get('d_acc_real', 0) + rec.get('d_acc_fake', 0)):.2f}, "

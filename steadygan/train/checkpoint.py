@@ -23,10 +23,15 @@ def atomic_save(obj: Any, path: Path) -> None:
         torch.save(obj, f)
 
 
-def state_dict(s: GanState, step: int) -> dict[str, Any]:
+def rng_state(s: GanState) -> dict[str, Any]:
+    """This process's random streams: global torch (dropout), the noise generator, CUDA's."""
     rng: dict[str, Any] = {"torch": torch.get_rng_state(), "noise": s.noise.get_state()}
     if s.device.type == "cuda":
         rng["cuda"] = torch.cuda.get_rng_state(s.device)
+    return rng
+
+
+def state_dict(s: GanState, step: int) -> dict[str, Any]:
     return {
         "format": FORMAT_VERSION,
         "step": step,
@@ -36,7 +41,7 @@ def state_dict(s: GanState, step: int) -> dict[str, Any]:
         "G_ema": s.G_ema.state_dict() if s.G_ema is not None else None,
         "opt_g": s.opt_g.state_dict(),
         "opt_d": s.opt_d.state_dict(),
-        "rng": rng,
+        "rng": rng_state(s),
     }
 
 
@@ -59,16 +64,32 @@ def checkpoint_config(ckpt: dict[str, Any], path: Path) -> TrainConfig:
         raise CheckpointError(str(exc)) from None
 
 
+def rank_streams(ckpt: dict[str, Any], rank: int, world: int) -> dict[str, Any]:
+    """The random streams ("rng") and partial statistics window ("stats_window") that process
+    `rank` of `world` continues with. A checkpoint of a multi-process run keeps every rank's under
+    "ranks" (rank 0's are also the top-level ones), so resuming with the same number of processes
+    is exact. With another number, every rank takes rank 0's window and a rank without saved
+    streams gets "rng": None (the caller seeds fresh ones)."""
+    saved = ckpt.get("ranks") or [{"rng": ckpt["rng"], "stats_window": ckpt["stats_window"]}]
+    if len(saved) == world:
+        return saved[rank]
+    return {"rng": saved[rank]["rng"] if rank < len(saved) else None,
+            "stats_window": saved[0]["stats_window"]}
+
+
 def restore(s: GanState, ckpt: dict[str, Any]) -> int:
-    """Load weights, optimizer state and random streams; return the step to continue from."""
+    """Load weights, optimizer state and random streams (unless "rng" is None); return the step
+    to continue from."""
     s.G.load_state_dict(ckpt["G"])
     s.D.load_state_dict(ckpt["D"])
     if s.G_ema is not None and ckpt["G_ema"] is not None:
         s.G_ema.load_state_dict(ckpt["G_ema"])
     s.opt_g.load_state_dict(ckpt["opt_g"])
     s.opt_d.load_state_dict(ckpt["opt_d"])
-    torch.set_rng_state(ckpt["rng"]["torch"])
-    s.noise.set_state(ckpt["rng"]["noise"])
-    if "cuda" in ckpt["rng"] and s.device.type == "cuda":
-        torch.cuda.set_rng_state(ckpt["rng"]["cuda"], s.device)
+    rng = ckpt["rng"]
+    if rng is not None:
+        torch.set_rng_state(rng["torch"])
+        s.noise.set_state(rng["noise"])
+        if "cuda" in rng and s.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"], s.device)
     return int(ckpt["step"])

@@ -6,8 +6,29 @@ import torch
 from steadygan.config import ConfigError, TrainSection
 
 
-def resolve_device(name: str) -> torch.device:
-    """`auto` picks cuda, then mps, then cpu; an explicit device must exist."""
+def resolve_device(name: str, local_rank: int | None = None) -> torch.device:
+    """`auto` picks cuda, then mps, then cpu; an explicit device must exist.
+
+    With `local_rank` (one of several processes on a machine, started by torchrun) CUDA means
+    this process's own GPU, cuda:LOCAL_RANK, whatever index was asked for."""
+    device = _named_device(name)
+    if local_rank is None:
+        return device
+    if device.type == "mps" and name == "auto":
+        return torch.device("cpu")  # one MPS device cannot be shared by several processes
+    if device.type == "mps":
+        raise ConfigError(f"train.device: '{name}': several processes cannot share MPS; "
+                          f"use cuda or cpu with torchrun")
+    if device.type == "cuda":
+        if local_rank >= torch.cuda.device_count():
+            raise ConfigError(f"train.device: process {local_rank} on this machine has no GPU of "
+                              f"its own ({torch.cuda.device_count()} CUDA device(s)); start at "
+                              f"most that many with torchrun --nproc_per_node")
+        return torch.device("cuda", local_rank)
+    return device
+
+
+def _named_device(name: str) -> torch.device:
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")

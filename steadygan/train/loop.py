@@ -2,6 +2,9 @@
 
 Resume is exact: the data order is a function of (seed, epoch), and every random stream (global
 torch RNG for dropout, the noise generator for z and labels) is saved in each checkpoint.
+
+Under torchrun every process runs this loop on its slice of each global batch; only rank 0 writes
+the run directory and judges the run (see distributed.py).
 """
 from __future__ import annotations
 
@@ -21,10 +24,12 @@ from tqdm.auto import tqdm
 from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig
 from steadygan.data.grid import make_grid
 from steadygan.train.checkpoint import (CheckpointError, atomic_save, checkpoint_config,
-                                        load_checkpoint, restore, state_dict)
+                                        load_checkpoint, rank_streams, restore, rng_state,
+                                        state_dict)
 from steadygan.health.monitor import HealthMonitor
 from steadygan.train.best import BestTracker
 from steadygan.train.device import autocast_dtype, resolve_device
+from steadygan.train.distributed import Ranks, rank_seed
 from steadygan.train.domain import domain_for
 from steadygan.train.rundir import RunDir
 from steadygan.train.step import STAT_NAMES, GanState, train_step, update_ema
@@ -43,9 +48,10 @@ class RunResult:
     steps: int
     interrupted: bool = False
     last_record: dict[str, Any] = field(default_factory=dict)
+    writer: bool = True  # False in torchrun's processes other than rank 0: they stay quiet
 
 
-def build_state(cfg: TrainConfig, device: torch.device) -> GanState:
+def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0) -> GanState:
     torch.manual_seed(cfg.train.seed)  # model init and dropout draw from the global stream
     G, D = domain_for(cfg).build_models()
     # channels_last: faster convolutions on CPU (oneDNN) and tensor cores on CUDA
@@ -57,16 +63,23 @@ def build_state(cfg: TrainConfig, device: torch.device) -> GanState:
     opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2), **fused)
     opt_d = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2), **fused)
     noise = torch.Generator(device=device)
-    noise.manual_seed(t.seed + 1)
+    noise.manual_seed(rank_seed(t.seed, rank) + 1)  # each rank its own z: different fakes
+    if rank:  # and its own dropout masks; rank 0 goes on from model init, as one process does
+        torch.manual_seed(rank_seed(t.seed, rank))
     return GanState(cfg, G, D, G_ema, opt_g, opt_d, noise, device, autocast_dtype(t, device))
 
 
 class BatchOrder:
-    """Batch b holds images perm_e[(b mod B) * bs : ...] with perm_e a function of (seed, epoch)."""
+    """Batch b holds images perm_e[(b mod B) * bs : ...] with perm_e a function of (seed, epoch).
 
-    def __init__(self, n_images: int, batch_size: int, seed: int, device: torch.device) -> None:
+    With several processes, global batch b is world x bs images of perm_e and process `rank`
+    takes the rank-th slice of them: disjoint slices of one shared permutation."""
+
+    def __init__(self, n_images: int, batch_size: int, seed: int, device: torch.device,
+                 rank: int = 0, world: int = 1) -> None:
         self.n, self.bs, self.seed, self.device = n_images, batch_size, seed, device
-        self.per_epoch = n_images // batch_size  # the last partial batch is dropped
+        self.rank, self.world = rank, world
+        self.per_epoch = n_images // (batch_size * world)  # the last partial batch is dropped
         self._epoch, self._perm = -1, torch.empty(0)
 
     def indices(self, batch_index: int) -> torch.Tensor:
@@ -75,7 +88,8 @@ class BatchOrder:
             gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             self._perm = torch.randperm(self.n, generator=gen).to(self.device)
             self._epoch = epoch
-        return self._perm[pos * self.bs:(pos + 1) * self.bs]
+        first = (pos * self.world + self.rank) * self.bs
+        return self._perm[first:first + self.bs]
 
 
 class StatsWindow:
@@ -95,10 +109,6 @@ class StatsWindow:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.sum.copy_(state["sum"])
         self.count = int(state["count"])
-
-    def finite(self) -> bool:
-        """Whether the statistics since the last read are finite (one host read, at checkpoints)."""
-        return bool(torch.isfinite(self.sum).all())
 
     def mean(self) -> dict[str, float]:
         values = (self.sum / max(self.count, 1)).tolist()
@@ -144,47 +154,62 @@ def fixed_latents(cfg: TrainConfig, device: torch.device) -> torch.Tensor:
 
 
 def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
-    """Train a GAN as `cfg` says; with resume=True continue the run in cfg.run.out."""
+    """Train a GAN as `cfg` says; with resume=True continue the run in cfg.run.out.
+
+    Under torchrun (WORLD_SIZE > 1) every process calls this and they train as one."""
     cfg.validate()
-    device = resolve_device(cfg.train.device)
-    run = RunDir(cfg.run.out or RunDir.default_path())
+    ranks = Ranks.from_env()
+    device = resolve_device(cfg.train.device, ranks.local_rank if ranks.distributed else None)
+    with ranks.joined(device):
+        return _train(cfg, resume, ranks, device)
+
+
+def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device) -> RunResult:
+    writer = ranks.writer  # the one process that writes the run directory and shows progress
+    run = RunDir(ranks.from_writer(lambda: cfg.run.out or str(RunDir.default_path())))
     cfg.run.out = str(run.path)
 
     domain = domain_for(cfg)
     data = domain.load().to(device)  # resident on the device; batches are drawn by index
     n_images = data.shape[0]
-    if n_images < cfg.train.batch_size:
-        raise ConfigError(f"train.batch_size: {cfg.train.batch_size} is larger than the dataset "
-                          f"({n_images} examples)")
+    if n_images < cfg.train.batch_size * ranks.world:
+        per_process = f" per process x {ranks.world} processes" if ranks.distributed else ""
+        raise ConfigError(f"train.batch_size: {cfg.train.batch_size}{per_process} is larger than "
+                          f"the dataset ({n_images} examples)")
 
-    state = build_state(cfg, device)
+    state = build_state(cfg, device, ranks.rank)
+    state.average_gradients = ranks.average_gradients
+    ranks.share_weights(state.G, state.D, state.G_ema)
     window = StatsWindow(device)
     best = BestTracker.create(cfg, domain, device)
     health = HealthMonitor(cfg, run, state, domain, data)
     start = 0
     if resume:
-        start = _resume_into(state, window, best, health, run, cfg)
+        start = _resume_into(state, window, best, health, run, cfg, ranks)
     else:
-        run.prepare_new()
-    run.write_config(cfg)
+        ranks.from_writer(run.prepare_new)
+    if writer:
+        run.write_config(cfg)
 
-    total = cfg.total_steps(n_images)
-    order = BatchOrder(n_images, cfg.train.batch_size, cfg.train.seed, device)
+    total = cfg.total_steps(n_images // ranks.world)  # an epoch: n_images / (batch_size x world)
+    order = BatchOrder(n_images, cfg.train.batch_size, cfg.train.seed, device, ranks.rank,
+                       ranks.world)
     z_fixed = fixed_latents(cfg, device)
     sampler = state.G_ema if state.G_ema is not None else state.G
     n_critic, r = cfg.train.n_critic, cfg.run
-    result = RunResult(run.path, start)
+    result = RunResult(run.path, start, writer=writer)
     last_time, last_step = time.perf_counter(), start
     rollbacks = 0
     if not resume:  # a step-0 checkpoint: even an early divergence has somewhere to roll back to
-        _save_checkpoint(state, window, best, health, 0, [run.last_checkpoint])
+        _save_checkpoint(state, window, best, health, 0, [run.last_checkpoint], ranks)
 
-    tensorboard = _tensorboard(run) if r.tensorboard else None
-    if r.report_every:
+    tensorboard = _tensorboard(run) if r.tensorboard and writer else None
+    if r.report_every and writer:
         from steadygan.report import make_report
         from steadygan.report.plots import require_matplotlib
         require_matplotlib()  # now, not after an hour of training
-    with StopOnSignal() as stop, tqdm(total=total, initial=start, disable=not r.progress,
+    show = r.progress and writer
+    with StopOnSignal() as stop, tqdm(total=total, initial=start, disable=not show,
                                        desc="train", unit="step", dynamic_ncols=True) as bar, \
             contextlib.closing(tensorboard) if tensorboard else contextlib.nullcontext():
         step = start
@@ -196,14 +221,16 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
                 update_ema(state.G_ema, state.G, ema_decay_at(step, cfg.train.ema_decay))
             step += 1
             bar.update(1)
+            stopping = ranks.any(stop.requested)  # every process stops at the same step
 
-            if step % r.log_every == 0 or step == total or stop.requested:
+            if step % r.log_every == 0 or step == total or stopping:
                 now = time.perf_counter()
                 record = _log_statistics(window, step, order, state, run, health, bar,
-                                         now - last_time,
-                                         (step - last_step) * cfg.train.batch_size * n_critic)
+                                         now - last_time, (step - last_step) * cfg.train.batch_size
+                                         * n_critic * ranks.world, ranks)
                 last_time, last_step = now, step
                 result.last_record = record
+                # the statistics are averaged over the processes, so all of them decide alike
                 if not all(math.isfinite(record[k]) for k in STAT_NAMES):
                     if rollbacks >= cfg.health.max_rollbacks:
                         raise TrainingDiverged(
@@ -211,18 +238,19 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
                             f"with halved learning rates; the last good checkpoint is "
                             f"{run.last_checkpoint} (see {run.diagnoses_path})")
                     rollbacks += 1
-                    step = _roll_back(state, window, run, health, step, bar)
+                    step = _roll_back(state, window, run, health, step, bar, ranks)
                     bar.reset(total=total)
                     bar.update(step)
                     last_time, last_step = time.perf_counter(), step
                     continue
-            if step % r.sample_every == 0:
+            if writer and step % r.sample_every == 0:
                 samples = domain.generate(sampler, z_fixed)
                 domain.save_samples(samples, run.sample_at(step))
                 if tensorboard is not None and samples.ndim == 4:
                     tensorboard.log_grid(step, make_grid(samples))
             extra_paths = []
-            if best is not None and best.due(step, total):
+            best_due = best is not None and best.due(step, total)
+            if best_due and writer:
                 record, improved = best.evaluate(sampler, step)
                 run.append_metrics(record)
                 health.observe(record)
@@ -230,37 +258,44 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
                     extra_paths.append(run.best_checkpoint)
             if r.keep_checkpoints and step % r.checkpoint_every == 0:
                 extra_paths.append(run.checkpoint_at(step))
-            if (step % r.checkpoint_every == 0 or step == total or stop.requested
-                    or extra_paths) and window.finite():
+            due = step % r.checkpoint_every == 0 or step == total or stopping or bool(extra_paths)
+            if due or best_due:  # best_due: only rank 0 knows whether best.pt is due
                 _save_checkpoint(state, window, best, health, step,
-                                 [run.last_checkpoint, *extra_paths])
+                                 [run.last_checkpoint, *extra_paths] if due else [], ranks)
             result.steps = step
-            if r.report_every and (step % r.report_every == 0 or step == total):
+            if writer and r.report_every and (step % r.report_every == 0 or step == total):
                 make_report(run.path)
-            if stop.requested:
+            if stopping:
                 result.interrupted = True
-                bar.write(f"interrupted: checkpoint saved at step {step}; "
-                          f"continue with: steadygan train --resume {run.path}")
+                if writer:
+                    bar.write(f"interrupted: checkpoint saved at step {step}; "
+                              f"continue with: steadygan train --resume {run.path}")
                 return result
 
-    domain.save_samples(domain.generate(sampler, z_fixed), run.sample_at(None))
+    if writer:
+        domain.save_samples(domain.generate(sampler, z_fixed), run.sample_at(None))
     return result
 
 
 def _log_statistics(window: StatsWindow, step: int, order: BatchOrder, state: GanState,
                     run: RunDir, health: HealthMonitor, bar: tqdm, seconds: float,
-                    images: int) -> dict[str, Any]:
+                    images: int, ranks: Ranks) -> dict[str, Any]:
     """Read the statistics (the one host sync every K steps), let the health module judge them
-    (and the controller act), write them to metrics.jsonl, and show them."""
+    (and the controller act), write them to metrics.jsonl, and show them. Under torchrun: the
+    statistics of the global batch (one all-reduce), judged by rank 0, whose optimizer settings
+    (the controller's learning rates and betas) every process then takes."""
+    ranks.average_(window.sum)
     record = _record(window, step, order, state, seconds, images)
-    record.update(health.sample_statistics())  # diversity and motion of G's samples
-    run.append_metrics(record)
-    actions, new_diagnoses = health.observe(record)
-    for action in actions:
-        run.append_metrics(action)
-    bar.set_postfix_str(_postfix(record, health), refresh=False)
-    for diagnosis in new_diagnoses:  # shown once, when found or when it gets worse
-        bar.write(f"steadygan: {diagnosis.line()}")
+    if ranks.writer:
+        record.update(health.sample_statistics())  # diversity and motion of G's samples
+        run.append_metrics(record)
+        actions, new_diagnoses = health.observe(record)
+        for action in actions:
+            run.append_metrics(action)
+        bar.set_postfix_str(_postfix(record, health), refresh=False)
+        for diagnosis in new_diagnoses:  # shown once, when found or when it gets worse
+            bar.write(f"steadygan: {diagnosis.line()}")
+    ranks.share_optimizer_settings(state.opt_g, state.opt_d)
     return record
 
 
@@ -273,22 +308,35 @@ def _tensorboard(run: RunDir) -> Any:
 
 
 def _roll_back(state: GanState, window: StatsWindow, run: RunDir, health: HealthMonitor,
-               step: int, bar: tqdm) -> int:
+               step: int, bar: tqdm, ranks: Ranks) -> int:
     """Back to the last good checkpoint with halved learning rates; return its step."""
-    ckpt = load_checkpoint(run.last_checkpoint)
-    to_step = restore(state, ckpt)
-    window.load_state_dict(ckpt["stats_window"])
-    lr_g, lr_d = health.halve_learning_rates()
-    rollback = {"kind": "rollback", "step": step, "to_step": to_step, "lr_g": lr_g, "lr_d": lr_d}
-    run.append_metrics(rollback)
-    health.observe(rollback)
-    bar.write(f"steadygan: non-finite values at step {step}: rolled back to step {to_step} with "
-              f"halved learning rates (lr_g {lr_g:.2e}, lr_d {lr_d:.2e})")
+    ckpt = ranks.from_writer(lambda: load_checkpoint(run.last_checkpoint))
+    to_step = _restore(state, window, ckpt, ranks)
+    lr_g, lr_d = health.halve_learning_rates()  # on every process: the same halves
+    if ranks.writer:
+        rollback = {"kind": "rollback", "step": step, "to_step": to_step,
+                    "lr_g": lr_g, "lr_d": lr_d}
+        run.append_metrics(rollback)
+        health.observe(rollback)
+        bar.write(f"steadygan: non-finite values at step {step}: rolled back to step {to_step} "
+                  f"with halved learning rates (lr_g {lr_g:.2e}, lr_d {lr_d:.2e})")
     return to_step
 
 
 def _resume_into(state: GanState, window: StatsWindow, best: BestTracker | None,
-                 health: HealthMonitor, run: RunDir, cfg: TrainConfig) -> int:
+                 health: HealthMonitor, run: RunDir, cfg: TrainConfig, ranks: Ranks) -> int:
+    """Continue from rank 0's last checkpoint, on every process."""
+    ckpt = ranks.from_writer(lambda: _resumable_checkpoint(run, cfg))
+    step = _restore(state, window, ckpt, ranks)
+    if best is not None and ckpt.get("best") is not None:
+        best.load_state_dict(ckpt["best"])
+    if ranks.writer:
+        run.truncate_metrics(step)
+        health.resume(ckpt.get("health"), run.read_metrics())
+    return step
+
+
+def _resumable_checkpoint(run: RunDir, cfg: TrainConfig) -> dict[str, Any]:
     ckpt = load_checkpoint(run.last_checkpoint)
     saved = checkpoint_config(ckpt, run.last_checkpoint)
     if saved.model_signature() != cfg.model_signature():
@@ -296,19 +344,35 @@ def _resume_into(state: GanState, window: StatsWindow, best: BestTracker | None,
                          if saved.model_signature().get(k) != v)
         raise CheckpointError(f"{run.path}: cannot resume with a different model "
                               f"(changed: {', '.join(changed)})")
-    step = restore(state, ckpt)
-    window.load_state_dict(ckpt["stats_window"])  # a partly filled logging window goes on
-    if best is not None and ckpt.get("best") is not None:
-        best.load_state_dict(ckpt["best"])
-    run.truncate_metrics(step)
-    health.resume(ckpt.get("health"), run.read_metrics())
+    return ckpt
+
+
+def _restore(state: GanState, window: StatsWindow, ckpt: dict[str, Any], ranks: Ranks) -> int:
+    """Weights and optimizers from the checkpoint; this process's own random streams and
+    partly filled logging window (it goes on); return the step."""
+    own = rank_streams(ckpt, ranks.rank, ranks.world)
+    step = restore(state, {**ckpt, "rng": own["rng"]})
+    window.load_state_dict(own["stats_window"])
+    if own["rng"] is None:  # more processes than saved the run: this one starts fresh streams
+        seed = rank_seed(state.cfg.train.seed, ranks.rank) + step
+        torch.manual_seed(seed)
+        state.noise.manual_seed(seed + 1)
     return step
 
 
 def _save_checkpoint(state: GanState, window: StatsWindow, best: BestTracker | None,
-                     health: HealthMonitor, step: int, paths: list[Path]) -> None:
+                     health: HealthMonitor, step: int, paths: list[Path], ranks: Ranks) -> None:
+    """Rank 0 writes the checkpoint to `paths` (none: nothing to write) unless some statistics
+    went non-finite; every process hands it its random streams and logging window first, so that
+    a resume with the same number of processes is exact."""
+    streams = ranks.gather({"rng": rng_state(state), "stats_window": window.state_dict()})
+    finite = all(torch.isfinite(s["stats_window"]["sum"]).all() for s in streams)
+    if not (ranks.writer and paths and finite):
+        return
     ckpt = state_dict(state, step)
     ckpt["stats_window"] = window.state_dict()
+    if ranks.distributed:
+        ckpt["ranks"] = streams
     ckpt["best"] = best.state_dict() if best is not None else None
     ckpt["health"] = health.state_dict()
     for path in paths:

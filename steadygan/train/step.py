@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import nn
@@ -32,6 +33,8 @@ class GanState:
     noise: torch.Generator  # z and label noise; dropout uses the global generator
     device: torch.device
     autocast_dtype: torch.dtype | None = None
+    # averages a model's gradients over torchrun's processes (distributed.py); no-op in one process
+    average_gradients: Callable[[nn.Module], None] = lambda model: None
 
     def autocast(self) -> contextlib.AbstractContextManager:
         if self.autocast_dtype is None:
@@ -67,6 +70,7 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
         if t.r1_gamma > 0:
             loss_d = loss_d + 0.5 * t.r1_gamma * r1_penalty(real_logits, real)
         loss_d.backward()
+        s.average_gradients(s.D)  # the gradient of the global batch, under torchrun
         grad_norm_d = _grad_norm(s.D)
         s.opt_d.step()
 
@@ -78,6 +82,7 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
     loss_g = generator_loss(g_logits, t.loss)
     loss_g.backward()
     s.D.requires_grad_(True)
+    s.average_gradients(s.G)
     grad_norm_g = _grad_norm(s.G)
     s.opt_g.step()
 
