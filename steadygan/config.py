@@ -79,7 +79,7 @@ class TrainSection:
     ema_decay: float = 0.999
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    precision: str = "auto"  # auto (bf16 on CUDA) | fp32 | bf16
+    precision: str = "auto"  # auto (bf16 on CUDA and AMX CPUs for images) | fp32 | bf16
 
 
 @dataclass

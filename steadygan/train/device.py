@@ -46,8 +46,25 @@ def _named_device(name: str) -> torch.device:
     return device
 
 
-def autocast_dtype(train: TrainSection, device: torch.device) -> torch.dtype | None:
-    """bf16 autocast where it is fast and safe (CUDA); None means plain fp32."""
-    if train.precision == "bf16" or (train.precision == "auto" and device.type == "cuda"):
+def autocast_dtype(train: TrainSection, device: torch.device,
+                   convolutional: bool = True) -> torch.dtype | None:
+    """bf16 autocast where it is fast and safe; None means plain fp32.
+
+    `auto` picks bf16 on CUDA, and on CPUs with AMX matrix units for the convolutional image
+    models (1.8x the fp32 reference on this project's CPU, same FID); the 2-D mixtures' small MLPs
+    stay fp32: they gain nothing, and bf16 cannot place a point near 4 closer than 0.03."""
+    if train.precision == "bf16":
+        return torch.bfloat16
+    if train.precision == "auto" and (device.type == "cuda" or (
+            device.type == "cpu" and convolutional and cpu_has_amx())):
         return torch.bfloat16
     return None
+
+
+def cpu_has_amx() -> bool:
+    """Intel AMX (Sapphire Rapids and later): oneDNN runs bf16 convolutions on its tiles."""
+    check = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private, so guarded
+    try:
+        return bool(check()) if check is not None else False
+    except RuntimeError:
+        return False

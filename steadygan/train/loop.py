@@ -66,7 +66,8 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0) -> GanSta
     noise.manual_seed(rank_seed(t.seed, rank) + 1)  # each rank its own z: different fakes
     if rank:  # and its own dropout masks; rank 0 goes on from model init, as one process does
         torch.manual_seed(rank_seed(t.seed, rank))
-    return GanState(cfg, G, D, G_ema, opt_g, opt_d, noise, device, autocast_dtype(t, device))
+    return GanState(cfg, G, D, G_ema, opt_g, opt_d, noise, device,
+                    autocast_dtype(t, device, cfg.data.name not in MIXTURE_SOURCES))
 
 
 class BatchOrder:
