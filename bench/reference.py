@@ -8,6 +8,7 @@ both loops train exactly the same networks.
 from __future__ import annotations
 
 import time
+from typing import Iterator
 
 import torch
 from torch import nn
@@ -18,9 +19,8 @@ from steadygan.data.sources import load_dataset
 from steadygan.models.dcgan import build_models
 
 
-def reference_throughput(cfg: TrainConfig, device: torch.device, seconds: float,
-                         warmup_steps: int = 10) -> float:
-    """Images per second through full D + G steps of the plain loop."""
+def reference_steps(cfg: TrainConfig, device: torch.device) -> Iterator[nn.Module]:
+    """Train the plain loop forever, yielding G after every step (the caller times or evaluates)."""
     torch.manual_seed(cfg.train.seed)
     images, _ = load_dataset(cfg.data.name, cfg.data.dir or None, cfg.data.image_size,
                              cfg.data.channels)
@@ -32,8 +32,6 @@ def reference_throughput(cfg: TrainConfig, device: torch.device, seconds: float,
     t = cfg.train
     optimizerD = torch.optim.Adam(netD.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2))
     optimizerG = torch.optim.Adam(netG.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2))
-
-    steps, images_done, start = 0, 0, None
     while True:
         for (data,) in loader:
             real = data.to(device)
@@ -59,10 +57,16 @@ def reference_throughput(cfg: TrainConfig, device: torch.device, seconds: float,
             errG.backward()
             optimizerG.step()
             (errD_real.item() + errD_fake.item(), errG.item())  # the per-step reads users print
-            steps += 1
-            if steps == warmup_steps:
-                start = time.perf_counter()
-            elif start is not None:
-                images_done += b
-                if time.perf_counter() - start >= seconds:
-                    return images_done / (time.perf_counter() - start)
+            yield netG
+
+
+def reference_throughput(cfg: TrainConfig, device: torch.device, seconds: float,
+                         warmup_steps: int = 10) -> float:
+    """Images per second through full D + G steps of the plain loop."""
+    start = None
+    for steps, _ in enumerate(reference_steps(cfg, device), start=1):
+        if steps == warmup_steps:
+            start = time.perf_counter()
+        elif start is not None and time.perf_counter() - start >= seconds:
+            return (steps - warmup_steps) * cfg.train.batch_size / (time.perf_counter() - start)
+    raise AssertionError("unreachable: the reference loop never ends")

@@ -5,6 +5,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +30,11 @@ _SHORTCUTS = (
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # no prefix matching: `sweep --data ring8` must not quietly mean `--data-dir ring8`
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # one line, exit 2, no usage dump
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
@@ -44,9 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Train a GAN. Settings come from the defaults, then --config, "
                                     "then the shortcut flags, then --set, in that order.")
     tr.add_argument("--config", metavar="TOML", help="config file (see `steadygan config`)")
-    for flag, key, kind, text in _SHORTCUTS:
-        tr.add_argument(flag, dest=key, type=kind, metavar=key.split(".")[1].upper(),
-                        help=f"{text} [{key}]")
+    _add_shortcuts(tr, [flag for flag, *_ in _SHORTCUTS])
     tr.add_argument("--set", dest="overrides", action="append", default=[],
                     metavar="SECTION.KEY=VALUE", help="override any setting; repeatable")
     tr.add_argument("--resume", metavar="RUN",
@@ -152,13 +156,22 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Print defaults (or --config with --set applied) as TOML; "
                                     "a starting point for your own config file.")
     co.add_argument("--config", metavar="TOML")
+    _add_shortcuts(co, ["--data"])
     co.add_argument("--set", dest="overrides", action="append", default=[],
                     metavar="SECTION.KEY=VALUE")
     return parser
 
 
+def _add_shortcuts(parser: argparse.ArgumentParser, flags: list[str]) -> None:
+    for flag, key, kind, text in _SHORTCUTS:
+        if flag in flags:
+            parser.add_argument(flag, dest=key, type=kind, metavar=key.split(".")[1].upper(),
+                                help=f"{text} [{key}]")
+
+
 def _add_runner_options(parser: argparse.ArgumentParser) -> None:
     """What sweep and ablate share: how their trials are configured, run and judged."""
+    _add_shortcuts(parser, ["--data", "--epochs", "--steps", "--batch-size", "--device"])
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="SECTION.KEY=VALUE", help="applied to every trial")
     parser.add_argument("--workers", type=int, default=1, help="trials run side by side")

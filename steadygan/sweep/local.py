@@ -1,8 +1,8 @@
-"""Run a sweep: each trial trains, evaluates and diagnoses in its own process (sweep/trial.py; so N
-of them can share a GPU or the cores), each in its own run directory; finished trials are
-skipped, so an interrupted sweep is resumed by running the same command again. The trials run
-on a thread pool here (backend "local") or as Ray Tune trials (backend "ray", ray_backend.py);
-both call the same TrialRunner, so their results.csv are the same."""
+"""Run a sweep: each trial trains, evaluates and diagnoses (sweep/trial.py) in a process apart
+from the sweep's (so N of them can share a GPU or the cores), each in its own run directory;
+finished trials are skipped, so an interrupted sweep is resumed by running the same command again.
+The local backend keeps `workers` processes for all its trials; the Ray backend (ray_backend.py)
+starts one per trial. Both call the same TrialRunner, so their results.csv are the same."""
 from __future__ import annotations
 
 import csv
@@ -11,8 +11,10 @@ import json
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable
@@ -22,6 +24,7 @@ from tqdm.auto import tqdm
 from steadygan.atomic import atomic_write_text
 from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig, dump_toml
 from steadygan.sweep.grid import Trial
+from steadygan.sweep.trial import execute
 
 RESULT_FILE = "trial.json"  # written last in a trial's run directory: the trial is finished
 BACKENDS = ("local", "ray")
@@ -53,15 +56,28 @@ def _ray_runner() -> Callable[..., list[dict[str, Any]]]:
     return run_on_ray
 
 
-def run_locally(run_one: Callable[[Trial], dict[str, Any]], trials: list[Trial], workers: int,
+def run_locally(run_one: "TrialRunner", trials: list[Trial], workers: int,
                 done: Callable[[], None]) -> list[dict[str, Any]]:
-    """The trials on a pool of `workers` threads (each waits on its trial's processes)."""
+    """The trials in `workers` long-lived processes (spawned, so each has its own torch and
+    threads, and imports once for all its trials); a thread per worker hands them out."""
     results = []
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        for result in pool.map(run_one, trials):
+    with ProcessPoolExecutor(max(1, workers), mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_worker_start) as processes, \
+            ThreadPoolExecutor(max(1, workers)) as threads:
+        in_pool = replace(run_one, pool=processes)
+        for result in threads.map(in_pool, trials):
             results.append(result)
             done()
     return results
+
+
+def _worker_start() -> None:
+    """Trials side by side share the cores: one thread each unless OMP_NUM_THREADS says more."""
+    import torch
+
+    threads = os.environ.get("OMP_NUM_THREADS", "1")
+    os.environ["OMP_NUM_THREADS"] = threads
+    torch.set_num_threads(int(threads))
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,7 @@ class TrialRunner:
     data_dir: str | None
     points: bool  # a 2-D mixture: success by modes, not FID
     fid_threshold: float
+    pool: Executor | None = field(default=None, compare=False)  # None: a process per trial
 
     @classmethod
     def for_sweep(cls, base: TrainConfig, out: Path, eval_samples: int, data_dir: str | None,
@@ -87,29 +104,47 @@ class TrialRunner:
     def __call__(self, trial: Trial) -> dict[str, Any]:
         return _run_trial(trial, self.base_file, self.trials_dir / trial.name, self.eval_samples,
                           self.data_dir,
-                          lambda result: succeeded(result, self.points, self.fid_threshold))
+                          lambda result: succeeded(result, self.points, self.fid_threshold),
+                          self._execute)
+
+    def _execute(self, spec: dict[str, Any]) -> tuple[int, str]:
+        if self.pool is None:
+            return _in_subprocess(spec)
+        try:
+            return self.pool.submit(execute, spec).result()
+        except BrokenProcessPool:  # a worker died (killed, out of memory): retried next time
+            return 1, f"the worker process running {spec['run']} died"
+
+
+def _in_subprocess(spec: dict[str, Any]) -> tuple[int, str]:
+    """The trial in a fresh `python -m steadygan.sweep.trial` (what Ray's workers run)."""
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    ran = subprocess.run([sys.executable, "-m", "steadygan.sweep.trial", json.dumps(spec)],
+                         env=env, capture_output=True, text=True)
+    if ran.returncode == 0:
+        return 0, ran.stdout.strip().splitlines()[-1]
+    last = ran.stderr.strip().splitlines()[-1:] or [f"exit code {ran.returncode}"]
+    return ran.returncode, last[0].removeprefix("steadygan: error: ")
 
 
 def _run_trial(trial: Trial, base_file: Path, run: Path, eval_samples: int,
-               data_dir: str | None, success: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+               data_dir: str | None, success: Callable[[dict[str, Any]], bool],
+               execute: Callable[[dict[str, Any]], tuple[int, str]]) -> dict[str, Any]:
     done = run / RESULT_FILE
     if done.exists():
         return json.loads(done.read_text())
     spec = {"run": str(run), "base": str(base_file), "settings": trial.settings(),
             "eval_samples": eval_samples, "data_dir": data_dir}
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-    ran = subprocess.run([sys.executable, "-m", "steadygan.sweep.trial", json.dumps(spec)],
-                         env=env, capture_output=True, text=True)
+    code, text = execute(spec)
     result: dict[str, Any] = {"trial": trial.name, "seed": trial.seed}
     if trial.label:
         result["variant"] = trial.label
     else:
         result.update(dict(a.split("=", 1) for a in trial.assignments))
-    if ran.returncode != 0:  # bad input, a crash or Ctrl-C: no trial.json, so a rerun retries it
-        last = ran.stderr.strip().splitlines()[-1:] or [f"exit code {ran.returncode}"]
-        result["error"] = last[0].removeprefix("steadygan: error: ")
+    if code != 0:  # bad input, a crash or Ctrl-C: no trial.json, so a rerun retries it
+        result["error"] = text
         return result
-    result.update(json.loads(ran.stdout.strip().splitlines()[-1]))
+    result.update(json.loads(text))
     result["success"] = success(result)
     atomic_write_text(done, json.dumps(result, indent=1))
     return result

@@ -2,14 +2,17 @@
 
     python -m steadygan.sweep.trial '{"run": ..., "base": ..., "settings": [...], ...}'
 
-Prints the trial's result as one JSON line on stdout. One process instead of three (train, eval,
-diagnose) saves two interpreter and torch start-ups per trial, a third of a small trial's time.
-Exit codes as the CLI's: 2 for bad input (one line on stderr), 130 when interrupted.
+Prints the trial's result as one JSON line on stdout (the Ray backend runs trials this way); the
+local backend calls `execute` in long-lived worker processes instead, so each trial saves the
+interpreter and torch start-up (about 3 of a small 2-D trial's 14 seconds). Either way a trial's
+own output goes to RUN/trial.log.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -50,22 +53,37 @@ def run_trial(spec: dict[str, Any]) -> dict[str, Any] | None:
     return result
 
 
-def main(argv: list[str]) -> int:
+def execute(spec: dict[str, Any]) -> tuple[int, str]:
+    """Run one trial in this process, its output going to RUN/trial.log: (exit code, the result
+    as JSON when 0, else one line saying what went wrong). Exit codes as the CLI's: 2 bad input,
+    130 interrupted, 1 a crash (recorded, and retried when the sweep runs again)."""
     from steadygan.data.errors import DataError
     from steadygan.metrics.inputs import MetricInputError
     from steadygan.train.checkpoint import CheckpointError
 
-    try:
-        result = run_trial(json.loads(argv[0]))
-    except (ConfigError, DataError, CheckpointError, MetricInputError) as exc:
-        print(f"steadygan: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    if result is None:
-        return 130
-    print(json.dumps(result))
-    return 0
+    run = Path(spec["run"])
+    run.mkdir(parents=True, exist_ok=True)
+    with (run / "trial.log").open("a", encoding="utf-8") as log, \
+            contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        try:
+            result = run_trial(spec)
+        except (ConfigError, DataError, CheckpointError, MetricInputError) as exc:
+            return 2, str(exc)
+        except KeyboardInterrupt:
+            return 130, "interrupted"
+        except Exception as exc:  # noqa: BLE001 - one trial's crash must not end the sweep
+            traceback.print_exc()  # the whole story goes to trial.log
+            return 1, f"crashed ({type(exc).__name__}: {exc}); see {run / 'trial.log'}"
+    return (130, "interrupted") if result is None else (0, json.dumps(result))
+
+
+def main(argv: list[str]) -> int:
+    code, text = execute(json.loads(argv[0]))
+    if code == 0:
+        print(text)
+    else:
+        print(f"steadygan: error: {text}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -59,7 +59,9 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0) -> GanSta
     D = D.to(device, memory_format=torch.channels_last)
     G_ema = copy.deepcopy(G).eval().requires_grad_(False) if cfg.train.ema else None
     t = cfg.train
-    fused = {"fused": True} if device.type == "cuda" else {}  # one kernel for the whole update
+    # one kernel for the whole update on CUDA; on CPU the multi-tensor path (the default there is a
+    # Python loop over parameters, 1 ms per step of the 2-D mixtures' small MLPs)
+    fused = {"fused": True} if device.type == "cuda" else {"foreach": True}
     opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2), **fused)
     opt_d = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2), **fused)
     noise = torch.Generator(device=device)

@@ -28,6 +28,7 @@ def test_a_two_by_two_sweep_end_to_end_and_its_resume(tmp_path, capsys):
         assert row["verdict"] in ("healthy", "warnings", "recovered", "failure")
     trial_files = sorted((out / "trials").glob("*/trial.json"))
     assert len(trial_files) == 4
+    assert all((p.parent / "trial.log").is_file() for p in trial_files)  # each trial's own output
     before = {p: p.stat().st_mtime_ns for p in trial_files}
 
     trial_files[0].unlink()  # as if the sweep had been killed during that trial
@@ -103,3 +104,17 @@ def test_a_trial_that_cannot_train_is_recorded_as_an_error_and_retried(tmp_path)
     [row] = run_sweep(base, [Trial(("train.lr_d=1e-4",), 0)], out, progress=False)
     assert str(empty) in row["error"] and "\n" not in row["error"]
     assert "success" not in row and not list(Path(out / "trials").glob("*/trial.json"))
+
+
+def test_sweep_takes_the_data_shortcut_and_refuses_abbreviated_flags(tmp_path, capsys):
+    out = tmp_path / "s"
+    assert main(["sweep", "--data", "ring8", "--steps", "40", "--grid", "train.lr_d=1e-3",
+                 "--set", "run.eval_every=0", "--set", "model.mlp_hidden=32", "--samples", "500",
+                 "--out", str(out), "--no-progress"]) == 0
+    assert 'name = "ring8"' in (out / "base.toml").read_text()
+    assert _rows(out)[0]["n_modes"] == "8"
+    # `--data-d` once matched --data-dir by prefix; now every flag must be spelled out
+    with pytest.raises(SystemExit) as exited:
+        main(["sweep", "--data-d", "x", "--grid", "train.lr_d=1e-3", "--out", str(out)])
+    assert exited.value.code == 2
+    assert "unrecognized arguments: --data-d" in capsys.readouterr().err
