@@ -67,18 +67,24 @@ def ablation_trials(base: TrainConfig, names: list[str] | None, seeds: int) -> l
 
 
 def ablation_table(results: list[dict[str, Any]]) -> str:
-    """Markdown: per variant the median metric with its range over seeds, classes, success."""
-    metric = "fid" if any("fid" in r for r in results) else "modes_covered"
-    lines = [f"| variant | median {metric} | range over seeds | classes / modes | success |",
-             "|---|---|---|---|---|"]
+    """Markdown: per variant the median metric with its range over seeds, classes or modes (and
+    for the 2-D mixtures the share of high-quality samples, half of their success), success."""
+    points = not any("fid" in r for r in results)
+    metric = "modes_covered" if points else "fid"
+    quality = " median high quality |" if points else ""
+    lines = [f"| variant | median {metric} | range over seeds | classes / modes |{quality} success |",
+             "|---|---|---|---|---|" + ("---|" if points else "")]
     for name in dict.fromkeys(r["variant"] for r in results):
         rows = [r for r in results if r["variant"] == name]
         values = [float(r[metric]) for r in rows if metric in r]
         covered = [float(r.get("classes_covered", r.get("modes_covered", "nan"))) for r in rows
                    if "classes_covered" in r or "modes_covered" in r]
+        shares = [float(r["high_quality"]) for r in rows if "high_quality" in r]
+        share = f" {statistics.median(shares):.2f} |" if points and shares else \
+            (" |" if points else "")
         wins = sum(bool(r.get("success")) for r in rows)
         lines.append(
             f"| {name} | {statistics.median(values):.2f} | {min(values):.1f}..{max(values):.1f} | "
-            f"{statistics.mean(covered):.1f} | {wins}/{len(rows)} |" if values else
-            f"| {name} | failed | | | 0/{len(rows)} |")
+            f"{statistics.mean(covered):.1f} |{share} {wins}/{len(rows)} |" if values else
+            f"| {name} | failed | | |{' |' if points else ''} 0/{len(rows)} |")
     return "\n".join(lines) + "\n"
