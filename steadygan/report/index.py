@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 from pathlib import Path
 from urllib.parse import quote
+
+from PIL import Image
 
 from steadygan.report.markup import esc, img, page, section, table
 from steadygan.report.rundata import RunData
 from steadygan.report.summary import fmt, live_text, summarize
 
 _MAX_CSV_ROWS = 1000  # a results table longer than this is cut, with a note
+THUMBNAIL_PX = 96  # per-run thumbnail size in the index
 
 
 def render_index(folder: Path, runs: list[tuple[RunData, Path]], out: Path) -> str:
@@ -27,13 +31,29 @@ def render_index(folder: Path, runs: list[tuple[RunData, Path]], out: Path) -> s
                      fmt(s.d_acc) if has else "—", fmt(s.g_acc) if has else "—",
                      esc(live_text(s.best_live, s.live_kind)),
                      "—" if fid is None else esc(fmt(fid)),
+                     _thumbnail(run.final_sample, run.name),
                      esc("; ".join(run.notes)) or "—"))
     body = [f"<h1>{esc(title)}</h1>",
             f'<p class="sub">{len(runs)} run(s) in {esc(str(folder))}</p>',
             table(("run", "steps", "final D-acc", "final G-acc", "best live FID / modes",
-                   "eval.json FID / modes", "missing or damaged"), rows, raw=True),
+                   "eval.json FID / modes", "final samples", "missing or damaged"), rows,
+                  raw=True),
             _heatmap(folder / "heatmap.png"), _results_csv(folder / "results.csv")]
     return page(title, "".join(body))
+
+
+def _thumbnail(path: Path | None, name: str) -> str:
+    """The run's final sample grid, shrunk so a sweep's hundreds of rows stay light (a few KB)."""
+    if path is None or not path.is_file():
+        return "—"
+    try:
+        with Image.open(path) as picture:
+            picture.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+            png = io.BytesIO()
+            picture.save(png, format="PNG")
+    except (OSError, ValueError):
+        return "unreadable"
+    return img(png.getvalue(), f"final samples of {name}")
 
 
 def _heatmap(path: Path) -> str:

@@ -98,6 +98,7 @@ def test_folder_of_runs(runs_folder, capsys):
     assert ">24<" in alpha and ">8<" in beta  # steps
     assert "(step 8)" in beta and ">77.2" in beta  # best live FID, eval.json FID
     assert "notes" not in page.hrefs
+    assert 'alt="final samples of alpha"' in alpha and 'alt="final samples of beta #2"' in beta
     csv_part = text[text.index('id="results"'):]
     assert "<td>31.5</td>" in csv_part and "&lt;b&gt;first&lt;/b&gt;" in csv_part
 
