@@ -217,8 +217,6 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from steadygan.data.errors import DataError
-    from steadygan.train.checkpoint import CheckpointError
     from steadygan.train.distributed import Ranks
     from steadygan.train.loop import TrainingDiverged, train
     from steadygan.train.rundir import RunDir
@@ -236,7 +234,7 @@ def _train(args: argparse.Namespace) -> int:
         cfg.run.progress = False
     try:
         result = train(cfg, resume=bool(args.resume))
-    except (ConfigError, CheckpointError, DataError, TrainingDiverged) as exc:
+    except (*bad_input_errors(), TrainingDiverged) as exc:
         if Ranks.from_env().writer:
             raise
         # torchrun's other processes met the same error: rank 0 alone says so
@@ -372,10 +370,16 @@ def _config(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def bad_input_errors() -> tuple[type[Exception], ...]:
+    """The errors that mean bad input (a setting, file or folder): one line and exit code 2."""
     from steadygan.data.errors import DataError
     from steadygan.metrics.inputs import MetricInputError
     from steadygan.train.checkpoint import CheckpointError
+
+    return ConfigError, DataError, CheckpointError, MetricInputError
+
+
+def main(argv: list[str] | None = None) -> int:
     from steadygan.train.loop import TrainingDiverged
 
     args = build_parser().parse_args(argv)
@@ -385,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
                 "report": _report, "classifier": _classifier, "config": _config}
     try:
         return commands[args.command](args)
-    except (ConfigError, DataError, CheckpointError, MetricInputError) as exc:
+    except bad_input_errors() as exc:
         print(f"steadygan: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except TrainingDiverged as exc:

@@ -71,13 +71,15 @@ def run_locally(run_one: "TrialRunner", trials: list[Trial], workers: int,
     return results
 
 
-def _worker_start() -> None:
+def _trial_threads() -> str:
     """Trials side by side share the cores: one thread each unless OMP_NUM_THREADS says more."""
+    return os.environ.get("OMP_NUM_THREADS", "1")
+
+
+def _worker_start() -> None:
     import torch
 
-    threads = os.environ.get("OMP_NUM_THREADS", "1")
-    os.environ["OMP_NUM_THREADS"] = threads
-    torch.set_num_threads(int(threads))
+    torch.set_num_threads(int(_trial_threads()))
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ class TrialRunner:
 
 def _in_subprocess(spec: dict[str, Any]) -> tuple[int, str]:
     """The trial in a fresh `python -m steadygan.sweep.trial` (what Ray's workers run)."""
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    env = {**os.environ, "OMP_NUM_THREADS": _trial_threads()}
     ran = subprocess.run([sys.executable, "-m", "steadygan.sweep.trial", json.dumps(spec)],
                          env=env, capture_output=True, text=True)
     if ran.returncode == 0:

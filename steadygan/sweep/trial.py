@@ -16,7 +16,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from steadygan.config import ConfigError, TrainConfig, load_config
+from steadygan.config import TrainConfig, load_config
 
 KEPT_METRICS = ("fid", "kid_mean", "precision", "recall", "classes_covered", "class_kl",
                 "modes_covered", "n_modes", "high_quality", "reverse_kl", "kl", "step")
@@ -57,9 +57,7 @@ def execute(spec: dict[str, Any]) -> tuple[int, str]:
     """Run one trial in this process, its output going to RUN/trial.log: (exit code, the result
     as JSON when 0, else one line saying what went wrong). Exit codes as the CLI's: 2 bad input,
     130 interrupted, 1 a crash (recorded, and retried when the sweep runs again)."""
-    from steadygan.data.errors import DataError
-    from steadygan.metrics.inputs import MetricInputError
-    from steadygan.train.checkpoint import CheckpointError
+    from steadygan.cli import bad_input_errors
 
     run = Path(spec["run"])
     run.mkdir(parents=True, exist_ok=True)
@@ -67,7 +65,7 @@ def execute(spec: dict[str, Any]) -> tuple[int, str]:
             contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         try:
             result = run_trial(spec)
-        except (ConfigError, DataError, CheckpointError, MetricInputError) as exc:
+        except bad_input_errors() as exc:
             return 2, str(exc)
         except KeyboardInterrupt:
             return 130, "interrupted"

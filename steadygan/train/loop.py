@@ -224,9 +224,12 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device) -
                 update_ema(state.G_ema, state.G, ema_decay_at(step, cfg.train.ema_decay))
             step += 1
             bar.update(1)
-            stopping = ranks.any(stop.requested)  # every process stops at the same step
+            read_due = step % r.log_every == 0 or step == total
+            # one process sees a stop at once; several agree on it at each statistics read, so
+            # that no step pays a host round trip between the processes
+            stopping = ranks.any(stop.requested) if read_due or not ranks.distributed else False
 
-            if step % r.log_every == 0 or step == total or stopping:
+            if read_due or stopping:
                 now = time.perf_counter()
                 record = _log_statistics(window, step, order, state, run, health, bar,
                                          now - last_time, (step - last_step) * cfg.train.batch_size
