@@ -1,6 +1,6 @@
 """Robustness: success rate over a grid of learning rates x Adam beta1 x seeds, controller off / on.
 
-    python bench/robustness.py --data ring8 --steps 3000 --seeds 0 1 --workers 2
+    python bench/robustness.py --data ring8 --seeds 0 1 --workers 2
     python bench/robustness.py --data mnist --steps 2340 --seeds 0 --workers 16 --device cuda \
         --set train.batch_size=128
 
@@ -28,7 +28,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="ring8")
     parser.add_argument("--out", default="robustness")
-    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--steps", type=int, default=0,
+                        help="generator steps per trial; 0: the data's default budget (epochs)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)

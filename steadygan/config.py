@@ -29,7 +29,11 @@ DATA_SOURCES = IMAGE_SOURCES + MIXTURE_SOURCES
 
 # A small MLP on 2-D points wants a faster optimizer and none of the image-GAN label tricks
 # (measured: with the image defaults G never leaves the origin on ring8 in 3,000 steps).
+# Two noise dimensions and minibatch stddev in D: at the default budget grid25 went from 0/4
+# seeds (15-25 modes, 19-54 % of samples on a mode) to 4/4 (25 modes, 54-80 %), ring8 from 3/4
+# (56-87 %) to 4/4 (96-97 %). 256 units gave 75-93 % on grid25 at half the speed.
 MIXTURE_DEFAULTS = ["train.lr_g=1e-3", "train.lr_d=1e-3", "train.batch_size=256",
+                    "model.z_dim=2", "model.d_minibatch_std=true",
                     "labels.flip=0", "labels.smooth=0", "model.d_dropout=0",
                     "run.sample_every=500", "run.checkpoint_every=500", "balance.lr_max=2e-3"]
 

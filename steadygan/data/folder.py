@@ -60,11 +60,13 @@ def _decode(path: Path, mode: str) -> Image.Image:
         raise DataError(f"{path}: cannot decode image ({reason})") from exc
 
 
-def load_image_folder(path: str | Path, image_size: int, channels: int) -> np.ndarray:
+def load_image_folder(path: str | Path, image_size: int, channels: int,
+                      progress: bool = True) -> np.ndarray:
     """Every image under path as uint8 (N, channels, image_size, image_size).
 
     channels 1 converts to grayscale ("L"), 3 to "RGB". Files with other
     extensions are ignored; an image that fails to decode is an error.
+    A progress bar shows on large folders unless progress is False.
     """
     if channels not in (1, 3):
         raise DataError(f"channels={channels}: expected 1 (grayscale) or 3 (RGB)")
@@ -84,7 +86,7 @@ def load_image_folder(path: str | Path, image_size: int, channels: int) -> np.nd
     out = np.empty((len(files), channels, image_size, image_size), dtype=np.uint8)
     bar = tqdm(
         files, desc="loading images", unit="img", leave=False,
-        disable=len(files) <= _PROGRESS_MIN_FILES,
+        disable=not progress or len(files) <= _PROGRESS_MIN_FILES,
     )
     for i, file in enumerate(bar):
         pixels = np.asarray(resize_center_crop(_decode(file, mode), image_size))

@@ -32,7 +32,8 @@ def _mnist_to_nchw(images: np.ndarray, image_size: int, channels: int) -> np.nda
 
 
 def load_dataset(
-    name: str, data_dir: str | Path | None, image_size: int, channels: int
+    name: str, data_dir: str | Path | None, image_size: int, channels: int,
+    progress: bool = True,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Images uint8 (N, channels, image_size, image_size) and labels (None for folders).
 
@@ -53,7 +54,7 @@ def load_dataset(
     if name == "folder":
         if data_dir is None:
             raise DataError("data.dir: required for data=folder")
-        return load_image_folder(data_dir, image_size, channels), None
+        return load_image_folder(data_dir, image_size, channels, progress), None
     if name == "stacked-mnist":
         if channels != 3:
             raise DataError(f"data.channels: stacked-mnist has 3 channels, got {channels}")

@@ -27,6 +27,7 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     "patchgan_head": ("model.d_head=patch", "model.patch_size=7"),
     "spectral_norm_in_d": ("model.d_norm=spectral",),
     "minibatch_stddev": ("model.d_minibatch_std=true",),
+    "no_minibatch_stddev": ("model.d_minibatch_std=false",),  # the mixtures have it on
     "hinge_loss": ("train.loss=hinge",),
     "r1_penalty": ("train.r1_gamma=1",),
     "pacgan_pack2": ("model.pack=2",),

@@ -5,6 +5,7 @@ The local backend keeps `workers` processes for all its trials; the Ray backend 
 starts one per trial. Both call the same TrialRunner, so their results.csv are the same."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -12,12 +13,14 @@ import os
 import subprocess
 import sys
 import multiprocessing
+import signal
+import threading
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from tqdm.auto import tqdm
 
@@ -61,14 +64,36 @@ def run_locally(run_one: "TrialRunner", trials: list[Trial], workers: int,
     """The trials in `workers` long-lived processes (spawned, so each has its own torch and
     threads, and imports once for all its trials); a thread per worker hands them out."""
     results = []
-    with ProcessPoolExecutor(max(1, workers), mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_worker_start) as processes, \
+    with _terminate_as_interrupt(), \
+            ProcessPoolExecutor(max(1, workers), mp_context=multiprocessing.get_context("spawn"),
+                                initializer=_worker_start) as processes, \
             ThreadPoolExecutor(max(1, workers)) as threads:
         in_pool = replace(run_one, pool=processes)
         for result in threads.map(in_pool, trials):
             results.append(result)
             done()
     return results
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (kill, a cluster scheduler's notice) stops the sweep as Ctrl-C does: the workers get
+    SIGINT, so their trials checkpoint and stop, and the sweep ends with exit code 130. Without it
+    the sweep process died alone and its workers trained on, orphaned, to the end of their trials."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread (a sweep run from a thread keeps its own)
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        for child in multiprocessing.active_children():
+            os.kill(child.pid, signal.SIGINT)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _trial_threads() -> str:
@@ -80,6 +105,9 @@ def _worker_start() -> None:
     import torch
 
     torch.set_num_threads(int(_trial_threads()))
+    # An idle worker ignores Ctrl-C (the sweep process handles it); a training trial installs its
+    # own handler, so it checkpoints and stops, and restores this one when it returns.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ class ImageDomain:
         from steadygan.data.sources import load_dataset
 
         d = self.cfg.data
-        images, _ = load_dataset(d.name, d.dir or None, d.image_size, d.channels)
+        images, _ = load_dataset(d.name, d.dir or None, d.image_size, d.channels,
+                                 progress=self.cfg.run.progress)
         return torch.from_numpy(images)
 
     def to_batch(self, stored: torch.Tensor) -> torch.Tensor:

@@ -101,6 +101,9 @@ def test_progress_bar_for_many_files(tmp_path, capsys):
     out = load_image_folder(tmp_path, 2, 1)
     assert out[:, 0, 0, 0].tolist() == [i % 256 for i in range(501)]
     assert "loading images" in capsys.readouterr().err
+    # --no-progress (run.progress=false) reaches the loader: the same folder loads silently
+    assert np.array_equal(load_image_folder(tmp_path, 2, 1, progress=False), out)
+    assert "loading images" not in capsys.readouterr().err
 
 
 def test_empty_folder(tmp_path):

@@ -42,10 +42,11 @@ def test_bad_ablation_requests_get_one_line(capsys, tmp_path):
 def test_the_mixtures_get_only_the_variants_that_change_something_for_them(capsys, tmp_path):
     ring = TrainConfig.for_data("ring8")
     names = {t.label for t in ablation_trials(ring, None, 1)}
-    assert "pacgan_pack2" in names and "minibatch_stddev" in names
-    # off already for the mixtures, or absent from the MLP pair: nothing to compare
-    assert not names & {"no_label_flipping", "no_dropout_in_d", "no_soft_labels",
-                        "two_sided_soft_labels", "spectral_norm_in_d", "patchgan_head"}
+    assert "pacgan_pack2" in names and "no_minibatch_stddev" in names
+    # off (or on) already for the mixtures, or absent from the MLP pair: nothing to compare
+    assert not names & {"minibatch_stddev", "no_label_flipping", "no_dropout_in_d",
+                        "no_soft_labels", "two_sided_soft_labels", "spectral_norm_in_d",
+                        "patchgan_head"}
     assert main(["ablate", "--only", "no_label_flipping", "--out", str(tmp_path / "a"),
                  *TINY]) == 2
     assert "no_label_flipping change(s) nothing for data.name=ring8" in capsys.readouterr().err

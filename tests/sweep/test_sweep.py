@@ -1,4 +1,10 @@
 import csv
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +124,65 @@ def test_sweep_takes_the_data_shortcut_and_refuses_abbreviated_flags(tmp_path, c
         main(["sweep", "--data-d", "x", "--grid", "train.lr_d=1e-3", "--out", str(out)])
     assert exited.value.code == 2
     assert "unrecognized arguments: --data-d" in capsys.readouterr().err
+
+
+def _children(pid):
+    """Pids whose parent is pid (from /proc; Linux)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _alive(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_sigterm_stops_the_sweep_and_its_workers_and_the_rerun_resumes(tmp_path):
+    out = tmp_path / "sweep"
+    args = [sys.executable, "-m", "steadygan", "sweep", "--grid", "train.lr_d=1e-3,2e-3",
+            "--seeds", "1", "--out", str(out), "--workers", "2",
+            *[a.replace("train.steps=60", "train.steps=2000") for a in TINY],
+            "--set", "run.checkpoint_every=20", "--set", "run.log_every=20"]
+    sweep = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    checkpoints = lambda: list((out / "trials").glob("*/checkpoints/last.pt"))  # noqa: E731
+    while len(checkpoints()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(checkpoints()) == 2, "both trials should be training"
+    workers = [p for p in _children(sweep.pid) if _alive(p)]
+    sweep.send_signal(signal.SIGTERM)  # to the sweep process alone, as `kill` does
+    assert sweep.wait(timeout=60) == 130
+    err = sweep.stderr.read()
+    assert "interrupted" in err and "Traceback" not in err
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [p for p in workers if _alive(p)], "workers outlived the sweep"
+    assert not list((out / "trials").glob("*/trial.json"))  # neither trial finished
+
+    stopped = {p.parent.parent.name: _last_step(p.parent.parent) for p in checkpoints()}
+    assert all(0 < step < 2000 for step in stopped.values())  # each logged some steps
+
+    assert main(args[3:]) == 0  # the same command again resumes both trials
+    rows = _rows(out)
+    assert len(rows) == 2 and all(int(r["step"]) == 2000 for r in rows)
+    for name, step in stopped.items():  # continued from the checkpoint, not started afresh
+        steps = [json.loads(line)["step"] for line in
+                 (out / "trials" / name / "metrics.jsonl").read_text().splitlines()
+                 if json.loads(line).get("kind") == "train"]
+        assert steps == sorted(steps) and len(steps) == len(set(steps))
+
+
+def _last_step(run):
+    lines = (run / "metrics.jsonl").read_text().splitlines() if (run / "metrics.jsonl").exists() else []
+    return max([json.loads(line)["step"] for line in lines if '"train"' in line] or [0])
