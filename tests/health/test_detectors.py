@@ -128,6 +128,11 @@ def test_pace_rules_lower_momentum_when_samples_jump_and_speed_up_when_they_stay
     assert action["reason"].endswith("too slow") and (c.lr_g, c.lr_d) == (2e-5, 2e-5)
     assert c.observe(rec(400, diversity=0.1, motion=0.2))["lr_g"] == 4e-5  # bunched and calm
     assert c.observe(rec(450, diversity=0.9, motion=0.2)) is None  # spread: healthy, left alone
+    swinging = BalanceController(cfg, lr_g=1e-4, lr_d=1e-4, beta1=0.7, warmup_steps=100)
+    action = swinging.observe(rec(150, d_real=1.0, d_fake=1.0, diversity=0.9, motion=2.0))
+    # spread but jumping about: momentum goes first, even with D's accuracy out of its band
+    assert action["reason"].endswith("momentum too high") and action["beta1"] == pytest.approx(0.6)
+    assert (swinging.lr_g, swinging.lr_d) == (1e-4, 1e-4)
     assert c.observe(rec(500, d_real=1.0, d_fake=1.0, diversity=0.1))["reason"] == "D too strong"
     still = BalanceController(BalanceSection(mode="auto", pace=False, smoothing=1.0), 1e-4, 1e-4,
                               beta1=0.9)
