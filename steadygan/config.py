@@ -102,7 +102,7 @@ class BalanceSection:
     smoothing: float = 0.5  # EMA weight of the newest D accuracy
     lr_min: float = 1e-6
     lr_max: float = 4e-4
-    pace: bool = True  # also act on G's samples: bunched and calm = too slow, jumping = momentum
+    pace: bool = True  # also act on G's samples: jumping = momentum too high, bunched = too slow
     diversity_low: float = 0.5  # smoothed sample spread (relative to real data) counted as bunched
     motion_high: float = 1.0  # smoothed motion between reads (in real spreads) counted as jumping
     beta1_min: float = 0.5  # the momentum rule lowers Adam's beta1 no further than this
