@@ -14,3 +14,8 @@ done
 ( time timeout 150 python -m steadygan train --data mnist --epochs 5 --batch-size 128 --seed 0 \
     --out "$OUT/mnist5" --no-progress --set run.sample_every=500 ) > "$OUT/mnist5.txt" 2>&1
 rm -rf "$OUT"/mnist5/checkpoints
+# the robustness grid on MNIST (issue #4): 16 trials (8 cells x controller off / on), side by side
+timeout 240 python bench/robustness.py --data mnist --steps 2340 --seeds 0 --workers 16 --device cuda \
+    --set train.batch_size=128 --data-dir "$STEADYGAN_MNIST_DIR" --out "$OUT/robustness" \
+    > "$OUT/robustness_mnist.md" 2>&1
+find "$OUT/robustness" -name checkpoints -type d -prune -exec rm -rf {} +
