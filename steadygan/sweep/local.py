@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from steadygan.atomic import atomic_write_text
 from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig, dump_toml
 from steadygan.sweep.grid import Trial
-from steadygan.sweep.trial import execute
+from steadygan.sweep.trial import execute, stop_with_parent
 
 RESULT_FILE = "trial.json"  # written last in a trial's run directory: the trial is finished
 BACKENDS = ("local", "ray")
@@ -108,6 +108,7 @@ def _worker_start() -> None:
     # An idle worker ignores Ctrl-C (the sweep process handles it); a training trial installs its
     # own handler, so it checkpoints and stops, and restores this one when it returns.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stop_with_parent()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import sys
+import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -75,7 +79,24 @@ def execute(spec: dict[str, Any]) -> tuple[int, str]:
     return (130, "interrupted") if result is None else (0, json.dumps(result))
 
 
+def stop_with_parent(grace_s: float = 30.0, poll_s: float = 1.0) -> None:
+    """When the process that started this one dies (a sweep killed with SIGKILL, a Ray worker torn
+    down), stop as SIGTERM asks: a training trial checkpoints at the next step and returns, and
+    whatever is left exits after grace_s, so no orphan trains on or lingers."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(grace_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="stop-with-parent", daemon=True).start()
+
+
 def main(argv: list[str]) -> int:
+    stop_with_parent()
     code, text = execute(json.loads(argv[0]))
     if code == 0:
         print(text)

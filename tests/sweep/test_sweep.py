@@ -7,9 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from steadygan.cli import main
-from steadygan.config import TrainConfig
+from steadygan.config import TrainConfig, dump_toml
 from steadygan.sweep.grid import expand, parse_grid, parse_random, sample_random
 
 TINY = ["--set", "data.name=ring8", "--set", "train.steps=60", "--set", "run.eval_every=0",
@@ -186,3 +187,35 @@ def test_sigterm_stops_the_sweep_and_its_workers_and_the_rerun_resumes(tmp_path)
 def _last_step(run):
     lines = (run / "metrics.jsonl").read_text().splitlines() if (run / "metrics.jsonl").exists() else []
     return max([json.loads(line)["step"] for line in lines if '"train"' in line] or [0])
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_trial_whose_parent_is_killed_checkpoints_and_exits(tmp_path):
+    """The Ray backend's trial process (`python -m steadygan.sweep.trial`) outliving its parent,
+    a Ray worker torn down with SIGKILL: it must stop at a checkpoint, not train on orphaned."""
+    base = tmp_path / "base.toml"
+    base.write_text(dump_toml(TrainConfig.for_data("ring8").with_overrides(
+        ["train.steps=100000", "model.mlp_hidden=32", "run.log_every=20",
+         "run.checkpoint_every=50000", "run.eval_every=0", "run.progress=false"])))
+    run = tmp_path / "trial"
+    spec = json.dumps({"run": str(run), "base": str(base), "settings": [], "eval_samples": 500,
+                       "data_dir": None})
+    starter = ("import subprocess, sys, time; "
+               "p = subprocess.Popen([sys.executable, '-m', 'steadygan.sweep.trial', sys.argv[1]]); "
+               "print(p.pid, flush=True); time.sleep(600)")
+    parent = subprocess.Popen([sys.executable, "-c", starter, spec], stdout=subprocess.PIPE,
+                              text=True)
+    trial_pid = int(parent.stdout.readline())
+    deadline = time.monotonic() + 120
+    while _last_step(run) < 60 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _last_step(run) >= 60, "the trial should be training"
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while _alive(trial_pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(trial_pid), "the trial trained on without its parent"
+    checkpoint = torch.load(run / "checkpoints" / "last.pt", weights_only=False)
+    assert checkpoint["step"] >= 60  # saved when it stopped (the periodic one is at 50,000)
+    assert not (run / "trial.json").exists()  # unfinished: the next sweep run resumes it
