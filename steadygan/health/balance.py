@@ -6,7 +6,8 @@ With `pace` on it also watches G's samples for fixed z (their spread relative to
 how far they move between reads):
 - jumping about (before the accuracy band is consulted): Adam's momentum makes the game oscillate
   (why DCGAN chose beta1 0.5 over 0.9), so beta1 steps down towards beta1_min;
-- bunched and calm, D and G balanced: both learn too slowly to spread the samples; both speed up.
+- bunched, D and G balanced (momentum at its floor if they jump): both learn too slowly to
+  spread the samples, so both speed up.
 Like stylegan2-ada's augmentation controller it is gentle (sign-based steps at an interval) and
 clamped (their p once ran away to 21.8); every action is logged with the numbers behind it.
 """
