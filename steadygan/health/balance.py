@@ -35,6 +35,16 @@ class BalanceController:
         self.motion: float | None = None
         self.actions = 0
 
+    def start_clamp(self, lr_g: float, lr_d: float) -> dict[str, Any] | None:
+        """The action record of the clamp at the start, when it changed the configured rates
+        (a user who asked for lr 1e-2 should see that the controller runs it at lr_max)."""
+        if (lr_g, lr_d) == (self.lr_g, self.lr_d):
+            return None
+        return {"kind": "balance", "step": 0,
+                "reason": f"learning rates clamped into [{self.cfg.lr_min:g}, {self.cfg.lr_max:g}]",
+                "lr_g_before": lr_g, "lr_d_before": lr_d, "lr_g": self.lr_g, "lr_d": self.lr_d,
+                "beta1_before": self.beta1, "beta1": self.beta1}
+
     def _clamp(self, lr: float) -> float:
         return min(max(lr, self.cfg.lr_min), self.cfg.lr_max)
 

@@ -29,8 +29,10 @@ class HealthMonitor:
         self.controller = (BalanceController(cfg.balance, cfg.train.lr_g, cfg.train.lr_d,
                                              cfg.train.beta1, cfg.health.warmup_steps)
                            if cfg.balance.mode == "auto" else None)
+        self.start_clamp: dict[str, Any] | None = None  # the clamp's action record, if it moved
         if self.controller is not None:
             self.controller.apply(state.opt_g, state.opt_d)  # clamp into [lr_min, lr_max] now
+            self.start_clamp = self.controller.start_clamp(cfg.train.lr_g, cfg.train.lr_d)
         gen = torch.Generator().manual_seed(cfg.train.seed + 777)
         pick = torch.randperm(len(data), generator=gen)[:N_DIVERSITY].to(data.device)
         self.real = data[pick].cpu().numpy()

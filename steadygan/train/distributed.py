@@ -88,6 +88,8 @@ class Ranks:
         self._control = None if dist.get_backend() == "gloo" else dist.new_group(backend="gloo")
         try:
             yield self
+            if owned:  # leave together: a rank tearing gloo down while rank 0 still writes its
+                dist.barrier()  # last files can abort at exit ("terminate called without ...")
         finally:
             if owned:
                 dist.destroy_process_group()

@@ -12,6 +12,7 @@ import contextlib
 import copy
 import math
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -205,6 +206,11 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device) -
     rollbacks = 0
     if not resume:  # a step-0 checkpoint: even an early divergence has somewhere to roll back to
         _save_checkpoint(state, window, best, health, 0, [run.last_checkpoint], ranks)
+        if writer and health.start_clamp is not None:
+            run.append_metrics(health.start_clamp)
+            c = health.start_clamp
+            print(f"steadygan: balance.mode=auto: {c['reason']}: lr_g {c['lr_g_before']:g} -> "
+                  f"{c['lr_g']:g}, lr_d {c['lr_d_before']:g} -> {c['lr_d']:g}", file=sys.stderr)
 
     tensorboard = _tensorboard(run) if r.tensorboard and writer else None
     if r.report_every and writer:

@@ -134,3 +134,18 @@ def test_the_controller_turns_a_failing_ring_run_into_a_success(tmp_path):
     momentum = [a for a in _records(run, "balance") if a["reason"].endswith("momentum too high")]
     assert momentum and momentum[-1]["beta1"] <= 0.8  # it lowered Adam's momentum
     assert any(a["reason"].endswith("too slow") for a in _records(run, "balance"))
+
+
+def test_the_controller_says_when_it_clamps_the_configured_rates(tiny_cfg, capsys):
+    cfg = tiny_cfg.with_overrides(["balance.mode=auto", "train.lr_g=1e-2", "train.lr_d=1e-5",
+                                   "balance.lr_min=1e-4", "balance.lr_max=4e-4"])
+    run = train(cfg).run_dir
+    first = _records(run, "balance")[0]
+    assert first["step"] == 0 and first["reason"].startswith("learning rates clamped")
+    assert (first["lr_g_before"], first["lr_g"], first["lr_d_before"], first["lr_d"]) == (
+        1e-2, 4e-4, 1e-5, 1e-4)
+    assert "lr_g 0.01 -> 0.0004, lr_d 1e-05 -> 0.0001" in capsys.readouterr().err
+    # rates inside the range: no record, no line
+    quiet = train(tiny_cfg.with_overrides(["balance.mode=auto", f"run.out={run}_quiet"])).run_dir
+    assert not [a for a in _records(quiet, "balance") if a["step"] == 0]
+    assert "clamped" not in capsys.readouterr().err
