@@ -81,11 +81,10 @@ def ablation_table(results: list[dict[str, Any]]) -> str:
         covered = [float(r.get("classes_covered", r.get("modes_covered", "nan"))) for r in rows
                    if "classes_covered" in r or "modes_covered" in r]
         shares = [float(r["high_quality"]) for r in rows if "high_quality" in r]
-        share = f" {statistics.median(shares):.2f} |" if points and shares else \
-            (" |" if points else "")
+        share = "" if not points else f" {statistics.median(shares):.2f} |" if shares else " |"
         wins = sum(bool(r.get("success")) for r in rows)
         lines.append(
             f"| {name} | {statistics.median(values):.2f} | {min(values):.1f}..{max(values):.1f} | "
             f"{statistics.mean(covered):.1f} |{share} {wins}/{len(rows)} |" if values else
-            f"| {name} | failed | | |{' |' if points else ''} 0/{len(rows)} |")
+            f"| {name} | failed | | |{share} 0/{len(rows)} |")
     return "\n".join(lines) + "\n"

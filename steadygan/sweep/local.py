@@ -11,9 +11,9 @@ import io
 import json
 import os
 import subprocess
-import sys
 import multiprocessing
 import signal
+import sys
 import threading
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -133,10 +133,25 @@ class TrialRunner:
                    base.data.name in MIXTURE_SOURCES, fid_threshold)
 
     def __call__(self, trial: Trial) -> dict[str, Any]:
-        return _run_trial(trial, self.base_file, self.trials_dir / trial.name, self.eval_samples,
-                          self.data_dir,
-                          lambda result: succeeded(result, self.points, self.fid_threshold),
-                          self._execute)
+        run = self.trials_dir / trial.name
+        done = run / RESULT_FILE
+        if done.exists():
+            return json.loads(done.read_text())
+        code, text = self._execute({"run": str(run), "base": str(self.base_file),
+                                    "settings": trial.settings(),
+                                    "eval_samples": self.eval_samples, "data_dir": self.data_dir})
+        result: dict[str, Any] = {"trial": trial.name, "seed": trial.seed}
+        if trial.label:
+            result["variant"] = trial.label
+        else:
+            result.update(dict(a.split("=", 1) for a in trial.assignments))
+        if code != 0:  # bad input, a crash or Ctrl-C: no trial.json, so a rerun retries it
+            result["error"] = text
+            return result
+        result.update(json.loads(text))
+        result["success"] = succeeded(result, self.points, self.fid_threshold)
+        atomic_write_text(done, json.dumps(result, indent=1))
+        return result
 
     def _execute(self, spec: dict[str, Any]) -> tuple[int, str]:
         if self.pool is None:
@@ -156,29 +171,6 @@ def _in_subprocess(spec: dict[str, Any]) -> tuple[int, str]:
         return 0, ran.stdout.strip().splitlines()[-1]
     last = ran.stderr.strip().splitlines()[-1:] or [f"exit code {ran.returncode}"]
     return ran.returncode, last[0].removeprefix("steadygan: error: ")
-
-
-def _run_trial(trial: Trial, base_file: Path, run: Path, eval_samples: int,
-               data_dir: str | None, success: Callable[[dict[str, Any]], bool],
-               execute: Callable[[dict[str, Any]], tuple[int, str]]) -> dict[str, Any]:
-    done = run / RESULT_FILE
-    if done.exists():
-        return json.loads(done.read_text())
-    spec = {"run": str(run), "base": str(base_file), "settings": trial.settings(),
-            "eval_samples": eval_samples, "data_dir": data_dir}
-    code, text = execute(spec)
-    result: dict[str, Any] = {"trial": trial.name, "seed": trial.seed}
-    if trial.label:
-        result["variant"] = trial.label
-    else:
-        result.update(dict(a.split("=", 1) for a in trial.assignments))
-    if code != 0:  # bad input, a crash or Ctrl-C: no trial.json, so a rerun retries it
-        result["error"] = text
-        return result
-    result.update(json.loads(text))
-    result["success"] = success(result)
-    atomic_write_text(done, json.dumps(result, indent=1))
-    return result
 
 
 def succeeded(result: dict[str, Any], points: bool, fid_threshold: float,

@@ -62,9 +62,9 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0) -> GanSta
     t = cfg.train
     # one kernel for the whole update on CUDA; on CPU the multi-tensor path (the default there is a
     # Python loop over parameters, 1 ms per step of the 2-D mixtures' small MLPs)
-    fused = {"fused": True} if device.type == "cuda" else {"foreach": True}
-    opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2), **fused)
-    opt_d = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2), **fused)
+    kernels = {"fused": True} if device.type == "cuda" else {"foreach": True}
+    opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2), **kernels)
+    opt_d = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2), **kernels)
     noise = torch.Generator(device=device)
     noise.manual_seed(rank_seed(t.seed, rank) + 1)  # each rank its own z: different fakes
     if rank:  # and its own dropout masks; rank 0 goes on from model init, as one process does
