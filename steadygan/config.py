@@ -84,6 +84,7 @@ class TrainSection:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     precision: str = "auto"  # auto (bf16 on CUDA and AMX CPUs for images) | fp32 | bf16
+    cuda_graph: str = "auto"  # auto (on CUDA, one process) | on | off: replay the step as one graph
 
 
 @dataclass
@@ -348,6 +349,7 @@ def _check_train(cfg: TrainConfig) -> None:
     _require(t.device == "auto" or t.device in ("cpu", "cuda", "mps") or t.device.startswith("cuda:"),
              "train.device", f"must be auto, cpu, cuda, cuda:N or mps, got '{t.device}'")
     _one_of(t.precision, ("auto", "fp32", "bf16"), "train.precision")
+    _one_of(t.cuda_graph, ("auto", "on", "off"), "train.cuda_graph")
 
 
 def _check_labels(cfg: TrainConfig) -> None:

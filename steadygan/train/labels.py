@@ -9,7 +9,7 @@ import torch
 from steadygan.config import LabelSection
 
 
-def d_targets(real: bool, batch: int, policy: LabelSection, generator: torch.Generator,
+def d_targets(real: bool, batch: int, policy: LabelSection, generator: torch.Generator | None,
               device: torch.device | str = "cpu") -> torch.Tensor:
     """Targets for a batch of real (True) or fake (False) images, shape (batch,).
 

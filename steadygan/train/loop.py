@@ -33,7 +33,8 @@ from steadygan.train.device import autocast_dtype, resolve_device
 from steadygan.train.distributed import Ranks, rank_seed
 from steadygan.train.domain import domain_for
 from steadygan.train.rundir import RunDir
-from steadygan.train.step import STAT_NAMES, GanState, train_step, update_ema
+from steadygan.train.graphed import make_step_runner, use_cuda_graph
+from steadygan.train.step import STAT_NAMES, GanState, train_step
 
 N_FIXED_SAMPLES = 64
 N_FIXED_POINTS = 2500
@@ -52,7 +53,9 @@ class RunResult:
     writer: bool = True  # False in torchrun's processes other than rank 0: they stay quiet
 
 
-def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0) -> GanState:
+def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0,
+                graphed: bool = False) -> GanState:
+    """Models, optimizers and noise; `graphed`: the step will be replayed as a CUDA graph."""
     torch.manual_seed(cfg.train.seed)  # model init and dropout draw from the global stream
     G, D = domain_for(cfg).build_models()
     # channels_last: faster convolutions on CPU (oneDNN) and tensor cores on CUDA
@@ -62,7 +65,9 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0) -> GanSta
     t = cfg.train
     # one kernel for the whole update on CUDA; on CPU the multi-tensor path (the default there is a
     # Python loop over parameters, 1 ms per step of the 2-D mixtures' small MLPs)
-    kernels = {"fused": True} if device.type == "cuda" else {"foreach": True}
+    kernels: dict[str, bool] = {"fused": True} if device.type == "cuda" else {"foreach": True}
+    if graphed:
+        kernels["capturable"] = True  # step counts on the device, updated inside the graph
     opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2), **kernels)
     opt_d = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2), **kernels)
     noise = torch.Generator(device=device)
@@ -70,7 +75,7 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0) -> GanSta
     if rank:  # and its own dropout masks; rank 0 goes on from model init, as one process does
         torch.manual_seed(rank_seed(t.seed, rank))
     return GanState(cfg, G, D, G_ema, opt_g, opt_d, noise, device,
-                    autocast_dtype(t, device, cfg.data.name not in MIXTURE_SOURCES))
+                    autocast_dtype(t, device, cfg.data.name not in MIXTURE_SOURCES), graphed)
 
 
 class BatchOrder:
@@ -145,11 +150,6 @@ class StopOnSignal:
             signal.signal(sig, handler)
 
 
-def ema_decay_at(step: int, decay: float) -> float:
-    """Ramp the EMA in so that early samples are not an average of untrained weights."""
-    return min(decay, (1.0 + step) / (10.0 + step))
-
-
 def fixed_latents(cfg: TrainConfig, device: torch.device) -> torch.Tensor:
     """The latents of every sample grid (or scatter plot), so a person sees the same z evolve."""
     n = N_FIXED_POINTS if cfg.data.name in MIXTURE_SOURCES else N_FIXED_SAMPLES
@@ -181,7 +181,8 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device) -
         raise ConfigError(f"train.batch_size: {cfg.train.batch_size}{per_process} is larger than "
                           f"the dataset ({n_images} examples)")
 
-    state = build_state(cfg, device, ranks.rank)
+    state = build_state(cfg, device, ranks.rank,
+                        use_cuda_graph(cfg.train.cuda_graph, device, ranks.distributed))
     state.average_gradients = ranks.average_gradients
     ranks.share_weights(state.G, state.D, state.G_ema)
     window = StatsWindow(device)
@@ -199,6 +200,7 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device) -
     order = BatchOrder(n_images, cfg.train.batch_size, cfg.train.seed, device, ranks.rank,
                        ranks.world)
     z_fixed = fixed_latents(cfg, device)
+    steps = make_step_runner(state, train_step, data, domain.to_batch, order.indices, window)
     sampler = state.G_ema if state.G_ema is not None else state.G
     n_critic, r = cfg.train.n_critic, cfg.run
     result = RunResult(run.path, start, writer=writer)
@@ -223,11 +225,7 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device) -
             contextlib.closing(tensorboard) if tensorboard else contextlib.nullcontext():
         step = start
         while step < total:
-            reals = [domain.to_batch(data[order.indices(step * n_critic + i)])
-                     for i in range(n_critic)]
-            window.add(train_step(state, reals))
-            if state.G_ema is not None:
-                update_ema(state.G_ema, state.G, ema_decay_at(step, cfg.train.ema_decay))
+            steps.run(step)
             step += 1
             bar.update(1)
             read_due = step % r.log_every == 0 or step == total
@@ -251,6 +249,7 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device) -
                             f"{run.last_checkpoint} (see {run.diagnoses_path})")
                     rollbacks += 1
                     step = _roll_back(state, window, run, health, step, bar, ranks)
+                    steps.invalidate()  # the restore replaced the optimizers' state tensors
                     bar.reset(total=total)
                     bar.update(step)
                     last_time, last_step = time.perf_counter(), step

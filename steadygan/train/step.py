@@ -33,16 +33,26 @@ class GanState:
     noise: torch.Generator  # z and label noise; dropout uses the global generator
     device: torch.device
     autocast_dtype: torch.dtype | None = None
+    # replayed as a CUDA graph (graphed.py): z and label noise then come from the default CUDA
+    # generator, the one a graph's replays advance, and autocast keeps no cache of cast weights
+    graphed: bool = False
     # averages a model's gradients over torchrun's processes (distributed.py); no-op in one process
     average_gradients: Callable[[nn.Module], None] = lambda model: None
 
     def autocast(self) -> contextlib.AbstractContextManager:
         if self.autocast_dtype is None:
             return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype,
+                              cache_enabled=not self.graphed)
+
+    @property
+    def step_noise(self) -> torch.Generator | None:
+        """The generator of a step's z and label noise (None: the device's default)."""
+        return None if self.graphed else self.noise
 
     def sample_z(self, batch: int) -> torch.Tensor:
-        return torch.randn(batch, self.cfg.model.z_dim, generator=self.noise, device=self.device)
+        return torch.randn(batch, self.cfg.model.z_dim, generator=self.step_noise,
+                           device=self.device)
 
 
 def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
@@ -54,8 +64,8 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
         # The last fake batch is reused by the G step (as in pytorch-examples), so keep its graph.
         with s.autocast(), torch.set_grad_enabled(last):
             fake = s.G(s.sample_z(batch))
-        real_t = d_targets(True, batch, labels, s.noise, s.device)
-        fake_t = d_targets(False, batch, labels, s.noise, s.device)
+        real_t = d_targets(True, batch, labels, s.step_noise, s.device)
+        fake_t = d_targets(False, batch, labels, s.step_noise, s.device)
 
         # (1) D on the real batch and (2) D on a separate fake batch
         s.opt_d.zero_grad(set_to_none=True)
@@ -101,10 +111,22 @@ def _grad_norm(model: nn.Module) -> torch.Tensor:
     return torch.stack(torch._foreach_norm(grads)).float().norm()  # one launch per group
 
 
+def ema_decay_at(step: int, decay: float) -> float:
+    """Ramp the EMA in so that early samples are not an average of untrained weights."""
+    return min(decay, (1.0 + step) / (10.0 + step))
+
+
 @torch.no_grad()
-def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
-    """Move the averaged G a step towards G."""
-    torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1.0 - decay)
+def update_ema(ema: nn.Module, model: nn.Module, decay: float | torch.Tensor) -> None:
+    """Move the averaged G a step towards G. A tensor `decay` (on the device) is read there, so
+    a captured graph can replay the update with a new decay."""
+    averaged, current = list(ema.parameters()), list(model.parameters())
+    if isinstance(decay, torch.Tensor):
+        step = torch._foreach_sub(current, averaged)
+        torch._foreach_mul_(step, 1.0 - decay)
+        torch._foreach_add_(averaged, step)
+    else:
+        torch._foreach_lerp_(averaged, current, 1.0 - decay)
     buffers = list(ema.buffers())
     if buffers:  # BatchNorm running statistics follow G directly
         torch._foreach_copy_(buffers, list(model.buffers()))
