@@ -1,21 +1,45 @@
 #!/usr/bin/env bash
-# Everything this project checks on a lent GPU, in one script; results go to $OUT.
-# Usage (device machine, repo root): OUT=/some/dir MNIST=path/to/mnist bash bench/gpu_session.sh
+# Everything this project checks on a lent GPU, in two stages of one lease; results go to $OUT.
+# Usage (device machine, repo root): OUT=/some/dir MNIST=path/to/mnist bash bench/gpu_session.sh 1|2
+#   stage 1 (about 3 min): CUDA tests, throughput (graph and eager), a step profile, 5 MNIST epochs
+#   stage 2 (about 7 min): graph vs eager quality, time to quality, the 48 x 3 MNIST sweep, time-boxed
 set -u
-export PYTHONPATH="$PWD" STEADYGAN_MNIST_DIR="${MNIST:-.gpu_data/mnist}"
+export PYTHONPATH="$PWD" STEADYGAN_MNIST_DIR="${MNIST:-.gpu_data/mnist}" PYTHONUNBUFFERED=1
+MNIST_DIR="$STEADYGAN_MNIST_DIR"
 mkdir -p "$OUT"
-nvidia-smi --query-gpu=name,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
-python -c "import torch; print(torch.__version__, torch.cuda.get_device_name())" >> "$OUT/gpu.txt"
-timeout 120 python -m pytest -q -x tests/train tests/models -p no:cacheprovider > "$OUT/pytest.txt" 2>&1
-echo "pytest rc=$?" >> "$OUT/pytest.txt"
-for b in 128 1024; do
-  timeout 90 python bench/throughput.py --device cuda --batch "$b" --seconds 5 > "$OUT/throughput_$b.txt" 2>&1
-done
-( time timeout 150 python -m steadygan train --data mnist --epochs 5 --batch-size 128 --seed 0 \
-    --out "$OUT/mnist5" --no-progress --set run.sample_every=500 ) > "$OUT/mnist5.txt" 2>&1
-rm -rf "$OUT"/mnist5/checkpoints
-# the robustness grid on MNIST (issue #4): 16 trials (8 cells x controller off / on), side by side
-timeout 240 python bench/robustness.py --data mnist --steps 2340 --seeds 0 --workers 16 --device cuda \
-    --set train.batch_size=128 --data-dir "$STEADYGAN_MNIST_DIR" --out "$OUT/robustness" \
-    > "$OUT/robustness_mnist.md" 2>&1
-find "$OUT/robustness" -name checkpoints -type d -prune -exec rm -rf {} +
+stage="${1:-1}"
+
+if [ "$stage" = 1 ]; then
+  nvidia-smi --query-gpu=name,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
+  python -c "import torch; print(torch.__version__, torch.cuda.get_device_name())" >> "$OUT/gpu.txt"
+  timeout 150 python -m pytest -q tests/train/test_graphed.py tests/train/test_loop.py -k "cuda or graph" \
+      -p no:cacheprovider > "$OUT/pytest.txt" 2>&1
+  echo "pytest rc=$?" >> "$OUT/pytest.txt"
+  {
+    for b in 128 1024; do
+      timeout 60 python bench/throughput.py --device cuda --batch "$b" --seconds 3
+    done
+    timeout 60 python bench/throughput.py --device cuda --batch 128 --seconds 3 --set train.cuda_graph=off
+    timeout 90 python bench/profile_step.py --batch 128 --batch 1024 --steps 100
+  } > "$OUT/throughput.txt" 2>&1
+  ( time timeout 90 python -m steadygan train --data mnist --epochs 5 --batch-size 128 --seed 0 \
+      --out /tmp/mnist5 --no-progress --set run.sample_every=500 ) > "$OUT/mnist5.txt" 2>&1
+  tail -n 3 /tmp/mnist5/metrics.jsonl >> "$OUT/mnist5.txt"
+fi
+
+if [ "$stage" = 2 ]; then
+  # the graph against the eager step: same model, 3 seeds each, 5 epochs, 10,000-sample evaluation
+  ( time timeout 120 python -m steadygan sweep --data mnist --grid train.cuda_graph=on,off --seeds 3 \
+      --epochs 5 --batch-size 128 --workers 6 --data-dir "$MNIST_DIR" --out /tmp/dist --no-progress
+  ) > "$OUT/graph_vs_eager.txt" 2>&1
+  cp /tmp/dist/results.csv "$OUT/graph_vs_eager.csv"
+  timeout 150 python bench/quality.py --data mnist --data-dir "$MNIST_DIR" --device cuda --batch 128 \
+      --target-fid 20 --eval-every 250 --max-steps 6000 > "$OUT/quality.txt" 2>&1
+  # issue #6's sweep, time-boxed: trials finished in the box give its rate
+  ( time timeout "${SWEEP_SECONDS:-200}" python -m steadygan sweep --data mnist \
+      --grid train.lr_d=1e-4,3e-4,1e-3,3e-3 --grid train.lr_g=1e-4,3e-4,1e-3,3e-3 \
+      --grid train.beta1=0,0.5,0.9 --seeds 3 --epochs 5 --batch-size 128 --workers 16 \
+      --data-dir "$MNIST_DIR" --out /tmp/sweep48 --no-progress ) > "$OUT/sweep48.txt" 2>&1
+  echo "finished trials: $(find /tmp/sweep48 -name eval.json | wc -l) of 144" >> "$OUT/sweep48.txt"
+  cp /tmp/sweep48/results.csv "$OUT/sweep48.csv" 2>/dev/null
+fi

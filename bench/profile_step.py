@@ -1,0 +1,67 @@
+"""Where a training step's time goes on the GPU: the step replayed as a CUDA graph (device time per
+step, from CUDA events), the same step launched eagerly, and the top kernels of the eager step.
+
+    python bench/profile_step.py --batch 128 --batch 1024
+
+The ceiling a loop can reach is batch / (graph replay time): the rest is Python and launches.
+"""
+from __future__ import annotations
+
+import argparse
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+from steadygan.config import TrainConfig
+from steadygan.train.domain import domain_for
+from steadygan.train.graphed import GraphedStepRunner, StepRunner
+from steadygan.train.loop import BatchOrder, StatsWindow, build_state
+from steadygan.train.step import train_step
+
+
+def make_runner(kind: type, batch: int, overrides: list[str]) -> StepRunner:
+    cfg = TrainConfig().with_overrides([f"train.batch_size={batch}", "train.device=cuda",
+                                        *overrides]).validate()
+    device = torch.device("cuda")
+    state = build_state(cfg, device, graphed=kind is GraphedStepRunner)
+    domain = domain_for(cfg)
+    data = domain.load().to(device)
+    order = BatchOrder(data.shape[0], batch, cfg.train.seed, device)
+    return kind(state, train_step, data, domain.to_batch, order.indices, StatsWindow(device))
+
+
+def time_steps(runner: StepRunner, steps: int, first: int) -> float:
+    """Milliseconds per step, by CUDA events around `steps` steps after a warm-up."""
+    for step in range(first):
+        runner.run(step)
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    torch.cuda.synchronize()
+    start.record()
+    for step in range(first, first + steps):
+        runner.run(step)
+    end.record()
+    torch.cuda.synchronize()
+    return start.elapsed_time(end) / steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, action="append", default=[])
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    args = parser.parse_args()
+    for batch in args.batch or [128]:
+        graphed = make_runner(GraphedStepRunner, batch, args.overrides)
+        ms_graph = time_steps(graphed, args.steps, first=10)
+        eager = make_runner(StepRunner, batch, args.overrides)
+        ms_eager = time_steps(eager, args.steps, first=10)
+        print(f"batch {batch}: graph {ms_graph:.3f} ms/step ({batch / ms_graph * 1e3:,.0f} img/s), "
+              f"eager {ms_eager:.3f} ms/step ({batch / ms_eager * 1e3:,.0f} img/s)")
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            time_steps(eager, 20, first=0)
+        print(prof.key_averages().table(sort_by="self_device_time_total", row_limit=args.top))
+
+
+if __name__ == "__main__":
+    main()
