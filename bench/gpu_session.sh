@@ -28,6 +28,9 @@ if [ "$stage" = 1 ]; then
 fi
 
 if [ "$stage" = 2 ]; then
+  timeout 90 python -m pytest -q tests/train/test_graphed.py tests/train/test_loop.py -k "cuda or graph" \
+      -p no:cacheprovider > "$OUT/pytest2.txt" 2>&1
+  echo "pytest rc=$?" >> "$OUT/pytest2.txt"
   # the graph against the eager step: same model, 3 seeds each, 5 epochs, 10,000-sample evaluation
   ( time timeout 120 python -m steadygan sweep --data mnist --grid train.cuda_graph=on,off --seeds 3 \
       --epochs 5 --batch-size 128 --workers 6 --data-dir "$MNIST_DIR" --out /tmp/dist --no-progress

@@ -127,9 +127,24 @@ class GraphedStepRunner(StepRunner):
         torch.cuda.synchronize(self.state.device)
         for opt in (self.state.opt_g, self.state.opt_d):
             opt.zero_grad(set_to_none=True)  # gradients may point into the abandoned graph's memory
+        try:
+            _release_generator_from_capture(self.state.device)
+        except (AttributeError, RuntimeError):  # a torch without graph-safe generator states
+            raise RuntimeError(f"CUDA graph capture failed ({error}); rerun with "
+                               f"--set train.cuda_graph=off") from error
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         print(f"steadygan: CUDA graph capture failed ({type(error).__name__}: {first_line}); "
               f"training goes on eagerly (train.cuda_graph=off skips the attempt)", file=sys.stderr)
+
+
+def _release_generator_from_capture(device: torch.device) -> None:
+    """A capture that failed never ran its epilogue, so the default CUDA generator still believes
+    it is recording and refuses eager draws. Hand it a fresh state at the same seed and offset."""
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    default = torch.cuda.default_generators[index]
+    fresh = torch.Generator(device=device)
+    fresh.set_state(default.get_state())
+    default.graphsafe_set_state(fresh)
 
 
 def use_cuda_graph(setting: str, device: torch.device, distributed: bool) -> bool:
