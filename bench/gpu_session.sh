@@ -46,3 +46,24 @@ if [ "$stage" = 2 ]; then
   echo "finished trials: $(find /tmp/sweep48 -name eval.json | wc -l) of 144" >> "$OUT/sweep48.txt"
   cp /tmp/sweep48/results.csv "$OUT/sweep48.csv" 2>/dev/null
 fi
+
+if [ "$stage" = 3 ]; then
+  # sweep concurrency: trials finished in a fixed box, 4 plain workers, then 8 under CUDA MPS
+  sweep() {  # $1 workers, $2 seconds, $3 out
+    ( time timeout "$2" python -m steadygan sweep --data mnist \
+        --grid train.lr_d=1e-4,3e-4,1e-3,3e-3 --grid train.lr_g=1e-4,3e-4,1e-3,3e-3 \
+        --grid train.beta1=0,0.5,0.9 --seeds 3 --epochs 5 --batch-size 128 --workers "$1" \
+        --data-dir "$MNIST_DIR" --out "$3" --no-progress ) 2>&1 | tail -4
+    echo "workers $1, $2 s: finished $(find "$3" -name eval.json | wc -l) of 144"
+  }
+  sweep 4 "${BOX:-70}" /tmp/sw4 > "$OUT/sweep_box.txt"
+  if command -v nvidia-cuda-mps-control > /dev/null; then
+    export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps CUDA_MPS_LOG_DIRECTORY=/tmp/mpslog
+    mkdir -p /tmp/mps /tmp/mpslog && nvidia-cuda-mps-control -d && echo "MPS started" >> "$OUT/sweep_box.txt"
+    sweep 8 "${BOX:-70}" /tmp/sw8mps >> "$OUT/sweep_box.txt"
+    echo quit | nvidia-cuda-mps-control
+  else
+    echo "no nvidia-cuda-mps-control here" >> "$OUT/sweep_box.txt"
+    sweep 8 "${BOX:-70}" /tmp/sw8 >> "$OUT/sweep_box.txt"
+  fi
+fi
