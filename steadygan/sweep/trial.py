@@ -42,15 +42,19 @@ def run_trial(spec: dict[str, Any]) -> dict[str, Any] | None:
     cfg.run.out, cfg.run.progress = str(run), False
     cfg.validate()
     result: dict[str, Any] = {"diverged": False}
+    started = time.perf_counter()
     try:
         if train(cfg, resume=resume).interrupted:
             return None
     except TrainingDiverged:
         result["diverged"] = True
+    evaluating = time.perf_counter()
+    result["train_s"] = round(evaluating - started, 1)  # where a sweep's time goes, per trial
     if not result["diverged"]:
         evaluation = evaluate_run(run, spec["eval_samples"], data_dir=spec.get("data_dir"))
         write_json(evaluation, run / "eval.json")
         result.update({k: evaluation[k] for k in KEPT_METRICS if k in evaluation})
+        result["eval_s"] = round(time.perf_counter() - evaluating, 1)
     timeline = diagnose_run(run)
     result["verdict"] = timeline.verdict()
     result["diagnoses"] = " ".join(sorted({d.kind for d in timeline.diagnoses}))
