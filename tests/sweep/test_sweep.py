@@ -18,9 +18,19 @@ TINY = ["--set", "data.name=ring8", "--set", "train.steps=60", "--set", "run.eva
 GRID = ["--grid", "train.lr_d=1e-3,2e-3", "--grid", "train.beta1=0.5,0.9"]
 
 
+TIMINGS = ("train_s", "eval_s")  # seconds a trial spent: they differ between runs
+
+
 def _rows(out):
+    """results.csv without its timing columns (whose presence `_timed` checks)."""
     with (out / "results.csv").open() as f:
-        return list(csv.DictReader(f))
+        return [{k: v for k, v in row.items() if k not in TIMINGS} for row in csv.DictReader(f)]
+
+
+def _timed(out) -> bool:
+    with (out / "results.csv").open() as f:
+        return all(float(row["train_s"]) > 0 and float(row["eval_s"]) >= 0
+                   for row in csv.DictReader(f))
 
 
 def test_a_two_by_two_sweep_end_to_end_and_its_resume(tmp_path, capsys):
@@ -30,6 +40,7 @@ def test_a_two_by_two_sweep_end_to_end_and_its_resume(tmp_path, capsys):
     rows = _rows(out)
     assert sorted((r["train.lr_d"], r["train.beta1"]) for r in rows) == [
         ("1e-3", "0.5"), ("1e-3", "0.9"), ("2e-3", "0.5"), ("2e-3", "0.9")]
+    assert _timed(out)
     for row in rows:
         assert row["n_modes"] == "8" and row["success"] in ("True", "False")
         assert row["verdict"] in ("healthy", "warnings", "recovered", "failure")
