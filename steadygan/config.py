@@ -85,6 +85,7 @@ class TrainSection:
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     precision: str = "auto"  # auto (bf16 on CUDA and AMX CPUs for images) | fp32 | bf16
     cuda_graph: str = "auto"  # auto (on CUDA, one process) | on | off: replay the step as one graph
+    compile: bool = False  # torch.compile G and D (fuses their elementwise work; slow first steps)
 
 
 @dataclass

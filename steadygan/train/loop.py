@@ -74,8 +74,12 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0,
     noise.manual_seed(rank_seed(t.seed, rank) + 1)  # each rank its own z: different fakes
     if rank:  # and its own dropout masks; rank 0 goes on from model init, as one process does
         torch.manual_seed(rank_seed(t.seed, rank))
-    return GanState(cfg, G, D, G_ema, opt_g, opt_d, noise, device,
-                    autocast_dtype(t, device, cfg.data.name not in MIXTURE_SOURCES), graphed)
+    state = GanState(cfg, G, D, G_ema, opt_g, opt_d, noise, device,
+                     autocast_dtype(t, device, cfg.data.name not in MIXTURE_SOURCES), graphed)
+    if t.compile:  # compiled views for the step alone: sampling and evaluation stay eager
+        state.G_step = torch.compile(G, dynamic=False)
+        state.D_step = torch.compile(D, dynamic=False)
+    return state
 
 
 class BatchOrder:

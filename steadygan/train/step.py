@@ -38,6 +38,13 @@ class GanState:
     graphed: bool = False
     # averages a model's gradients over torchrun's processes (distributed.py); no-op in one process
     average_gradients: Callable[[nn.Module], None] = lambda model: None
+    # what the step calls: the models themselves, or torch.compile'd views sharing their weights
+    G_step: Callable[[torch.Tensor], torch.Tensor] | None = None
+    D_step: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+    def __post_init__(self) -> None:
+        self.G_step = self.G_step or self.G
+        self.D_step = self.D_step or self.D
 
     def autocast(self) -> contextlib.AbstractContextManager:
         if self.autocast_dtype is None:
@@ -63,7 +70,7 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
         last = i == len(real_batches) - 1
         # The last fake batch is reused by the G step (as in pytorch-examples), so keep its graph.
         with s.autocast(), torch.set_grad_enabled(last):
-            fake = s.G(s.sample_z(batch))
+            fake = s.G_step(s.sample_z(batch))
         real_t = d_targets(True, batch, labels, s.step_noise, s.device)
         fake_t = d_targets(False, batch, labels, s.step_noise, s.device)
 
@@ -72,9 +79,9 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
         real.requires_grad_(t.r1_gamma > 0)
         with s.autocast():
             if t.d_batches == "separate":
-                real_logits, fake_logits = s.D(real), s.D(fake.detach())
+                real_logits, fake_logits = s.D_step(real), s.D_step(fake.detach())
             else:  # "mixed": one batch, so BatchNorm statistics see both
-                real_logits, fake_logits = s.D(torch.cat([real, fake.detach()])).split(batch)
+                real_logits, fake_logits = s.D_step(torch.cat([real, fake.detach()])).split(batch)
         loss_d = (discriminator_loss(real_logits, real_t, t.loss)
                   + discriminator_loss(fake_logits, fake_t, t.loss))
         if t.r1_gamma > 0:
@@ -88,7 +95,7 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
     s.opt_g.zero_grad(set_to_none=True)
     s.D.requires_grad_(False)  # gradients flow through D to G; D's own would be thrown away
     with s.autocast():
-        g_logits = s.D(fake)
+        g_logits = s.D_step(fake)
     loss_g = generator_loss(g_logits, t.loss)
     loss_g.backward()
     s.D.requires_grad_(True)
