@@ -44,15 +44,18 @@ class StepRunner:
     def run(self, step: int) -> None:
         reals = [self.to_batch(self.data[idx]) for idx in self.batch_indices(step)]
         self.window.add(self.step_fn(self.state, reals))
-        if self.state.G_ema is not None:
-            update_ema(self.state.G_ema, self.state.G, ema_decay_at(step, self.state.cfg.train.ema_decay))
+        s = self.state
+        if s.G_ema is not None:
+            update_ema(s.G_ema, s.G, ema_decay_at(step, s.cfg.train.ema_decay))
 
     def invalidate(self) -> None:
         """The state's tensors were replaced (a checkpoint restore); nothing is cached here."""
 
 
 class GraphedStepRunner(StepRunner):
-    WARMUP_STEPS = 3
+    """The same step, recorded once as a CUDA graph and replayed (see the module's docstring)."""
+
+    WARMUP_STEPS = 3  # eager steps before the first recording
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -95,7 +98,8 @@ class GraphedStepRunner(StepRunner):
                 s.cfg.train.loss)
 
     def _run_on_side_stream(self, step: int) -> None:
-        side, main = torch.cuda.Stream(self.state.device), torch.cuda.current_stream(self.state.device)
+        device = self.state.device
+        side, main = torch.cuda.Stream(device), torch.cuda.current_stream(device)
         side.wait_stream(main)
         with torch.cuda.stream(side):
             super().run(step)
