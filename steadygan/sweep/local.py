@@ -64,7 +64,7 @@ def run_locally(run_one: "TrialRunner", trials: list[Trial], workers: int,
     """The trials in `workers` long-lived processes (spawned, so each has its own torch and
     threads, and imports once for all its trials); a thread per worker hands them out."""
     results = []
-    with _terminate_as_interrupt(), \
+    with _terminate_as_interrupt(), _trial_threads_for_children(), \
             ProcessPoolExecutor(max(1, workers), mp_context=multiprocessing.get_context("spawn"),
                                 initializer=_worker_start) as processes, \
             ThreadPoolExecutor(max(1, workers)) as threads:
@@ -99,6 +99,20 @@ def _terminate_as_interrupt() -> Iterator[None]:
 def _trial_threads() -> str:
     """Trials side by side share the cores: one thread each unless OMP_NUM_THREADS says more."""
     return os.environ.get("OMP_NUM_THREADS", "1")
+
+
+@contextlib.contextmanager
+def _trial_threads_for_children() -> Iterator[None]:
+    """The workers inherit OMP_NUM_THREADS at their start: numpy's BLAS reads it when it loads,
+    before any worker code runs (without it each worker's BLAS took every core: on a 16-core GPU
+    machine, 16 workers x 16 threads for the evaluations' matrix products)."""
+    previous = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = _trial_threads()
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["OMP_NUM_THREADS"]
 
 
 def _worker_start() -> None:

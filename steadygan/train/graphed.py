@@ -13,7 +13,6 @@ If recording fails (an operation the graph cannot hold), training goes on eagerl
 """
 from __future__ import annotations
 
-import dataclasses
 import sys
 from typing import Any, Callable
 
@@ -90,12 +89,12 @@ class GraphedStepRunner(StepRunner):
         self._graph = None
 
     def _current_settings(self) -> tuple:
-        """Everything the recorded kernels hold as constants."""
+        """What the recorded kernels hold as constants and a run may change: the optimizers'
+        settings (the rest, such as label noise or the loss, is fixed by the config). Read every
+        step, so kept to a few dictionary lookups."""
         s = self.state
-        groups = [(g["lr"], tuple(g["betas"]), g["eps"], g["weight_decay"])
-                  for opt in (s.opt_g, s.opt_d) for g in opt.param_groups]
-        return (tuple(groups), dataclasses.astuple(s.cfg.labels), s.cfg.train.r1_gamma,
-                s.cfg.train.loss)
+        return tuple((g["lr"], g["betas"], g["eps"], g["weight_decay"])
+                     for opt in (s.opt_g, s.opt_d) for g in opt.param_groups)
 
     def _run_on_side_stream(self, step: int) -> None:
         device = self.state.device

@@ -1,9 +1,12 @@
 import csv
 import json
+import multiprocessing
+import os
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ import torch
 
 from steadygan.cli import main
 from steadygan.config import TrainConfig, dump_toml
+from steadygan.sweep import local
 from steadygan.sweep.grid import expand, parse_grid, parse_random, sample_random
 
 TINY = ["--set", "data.name=ring8", "--set", "train.steps=60", "--set", "run.eval_every=0",
@@ -230,3 +234,13 @@ def test_a_trial_whose_parent_is_killed_checkpoints_and_exits(tmp_path):
     checkpoint = torch.load(run / "checkpoints" / "last.pt", weights_only=False)
     assert checkpoint["step"] >= 60  # saved when it stopped (the periodic one is at 50,000)
     assert not (run / "trial.json").exists()  # unfinished: the next sweep run resumes it
+
+
+def test_sweep_workers_load_their_libraries_with_one_thread_each(monkeypatch):
+    """numpy's BLAS reads OMP_NUM_THREADS when it loads, before a worker's own code runs."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    with local._trial_threads_for_children(), ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context("spawn"),
+            initializer=local._worker_start) as pool:
+        assert pool.submit(os.getenv, "OMP_NUM_THREADS").result() == "1"
+    assert "OMP_NUM_THREADS" not in os.environ  # the sweep's own process is left as it was
