@@ -37,6 +37,8 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None, help="MNIST test files, for digit evaluations")
     parser.add_argument("--fid-threshold", type=float, default=10.0)
     parser.add_argument("--set", action="append", default=[])
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES),
+                        help="balance.mode values to run (the other column is left empty)")
     parser.add_argument("--tabulate-only", action="store_true",
                         help="train nothing: tabulate the trials that have finished")
     args = parser.parse_args()
@@ -49,7 +51,7 @@ def main() -> None:
     trials = []
     for lr in LRS:
         for beta1 in BETA1S:
-            for mode in MODES:
+            for mode in args.modes:
                 label = f"lr{lr:g}_b{beta1:g}_{mode}"
                 cells[label] = (lr, beta1, mode)
                 for seed in args.seeds:

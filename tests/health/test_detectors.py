@@ -106,6 +106,7 @@ def test_balance_controller_slows_the_stronger_side_within_clamps():
     assert action["reason"] == "D too strong" and (c.lr_g, c.lr_d) == (2e-5, 5e-4)
     assert action["lr_d_before"] == 1e-3 and action["d_acc"] == 1.0
     assert c.observe(rec(100, 0.7, 0.7)) is None  # inside the band: no action
+    assert c.observe(rec(125, 0.5, 0.5)) is None  # D at chance is the balance sought, not G winning
     action = c.observe(rec(150, 0.3, 0.3))
     assert action["reason"] == "G too strong" and (c.lr_g, c.lr_d) == (1e-5, 1e-3)
     assert c.observe(rec(200, 0.3, 0.3)) is None  # both clamped: nothing left to do
