@@ -3,6 +3,8 @@
 # Usage (device machine, repo root): OUT=/some/dir MNIST=path/to/mnist bash bench/gpu_session.sh 1|2
 #   stage 1 (about 3 min): CUDA tests, throughput (graph and eager), a step profile, 5 MNIST epochs
 #   stage 2 (about 7 min): graph vs eager quality, time to quality, the 48 x 3 MNIST sweep, time-boxed
+#   stage 3 (about 3 min): sweep concurrency, 4 workers and 8 under CUDA MPS, time-boxed
+#   stage 4 (about 5 min): issue #4's MNIST robustness table at full budget, the current controller
 set -u
 export PYTHONPATH="$PWD" STEADYGAN_MNIST_DIR="${MNIST:-.gpu_data/mnist}" PYTHONUNBUFFERED=1
 MNIST_DIR="$STEADYGAN_MNIST_DIR"
@@ -58,6 +60,7 @@ if [ "$stage" = 3 ]; then
         --grid train.beta1=0,0.5,0.9 --seeds 3 --epochs 5 --batch-size 128 --workers "$1" \
         --data-dir "$MNIST_DIR" --out "$3" --no-progress ) 2>&1 | tail -4
     echo "workers $1, $2 s: finished $(find "$3" -name eval.json | wc -l) of 144"
+    cp "$3/results.csv" "$OUT/$(basename "$3").csv" 2>/dev/null  # per-trial train_s / eval_s
   }
   sweep 4 "${BOX:-70}" /tmp/sw4 > "$OUT/sweep_box.txt"
   if command -v nvidia-cuda-mps-control > /dev/null; then
@@ -69,4 +72,12 @@ if [ "$stage" = 3 ]; then
     echo "no nvidia-cuda-mps-control here" >> "$OUT/sweep_box.txt"
     sweep 8 "${BOX:-70}" /tmp/sw8 >> "$OUT/sweep_box.txt"
   fi
+fi
+
+if [ "$stage" = 4 ]; then
+  # lr x beta1 x controller off / on, 5 MNIST epochs at batch 128, one seed, 8 trials side by side
+  ( time timeout "${ROBUST_SECONDS:-300}" python bench/robustness.py --data mnist --steps 2340 \
+      --seeds 0 --workers 8 --device cuda --data-dir "$MNIST_DIR" --out /tmp/robust \
+      --set train.batch_size=128 ) > "$OUT/robustness_mnist.txt" 2>&1
+  cp /tmp/robust/mnist/results.csv "$OUT/robustness_mnist.csv" 2>/dev/null
 fi
