@@ -14,8 +14,8 @@ stage="${1:-1}"
 if [ "$stage" = 1 ]; then
   nvidia-smi --query-gpu=name,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
   python -c "import torch; print(torch.__version__, torch.cuda.get_device_name())" >> "$OUT/gpu.txt"
-  timeout 150 python -m pytest -q tests/train/test_graphed.py tests/train/test_loop.py -k "cuda or graph" \
-      -p no:cacheprovider > "$OUT/pytest.txt" 2>&1
+  timeout 150 python -m pytest -q tests/train/test_graphed.py tests/train/test_loop.py \
+      tests/test_evaluate.py -k "cuda or graph" -p no:cacheprovider > "$OUT/pytest.txt" 2>&1
   echo "pytest rc=$?" >> "$OUT/pytest.txt"
   {
     for b in 128 1024; do

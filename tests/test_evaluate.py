@@ -99,3 +99,21 @@ def test_inception_fid_hands_torch_fidelity_a_folder_of_rgb_pngs(capsys, tmp_pat
     assert seen == {"n": 12, "mode": "RGB", "input2": str(tmp_path / "real"), "fid": True}
     assert json.loads((digits_run / "eval.json").read_text())["inception_fid"] == 12.5
     assert "Inception FID" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs CUDA")
+def test_eval_on_cuda_runs_the_classifier_there_and_matches_the_cpu(capsys, digits_run, mnist_dir,
+                                                                     tmp_path):
+    import torch
+
+    results = {}
+    for device in ("cpu", "cuda"):
+        torch.backends.cudnn.allow_tf32 = True  # PyTorch's default; the features pass turns it off
+        assert main(["eval", str(digits_run), "--samples", "600", "--data-dir", str(mnist_dir),
+                     "--device", device]) == 0
+        results[device] = json.loads((digits_run / "eval.json").read_text())
+        assert torch.backends.cudnn.allow_tf32 is True  # and gives it back
+    cpu, cuda = results["cpu"], results["cuda"]
+    assert cuda["classes_covered"] == cpu["classes_covered"]
+    assert cuda["fid"] == pytest.approx(cpu["fid"], rel=5e-3)
+    assert cuda["precision"] == pytest.approx(cpu["precision"], abs=0.02)

@@ -93,6 +93,10 @@ def embed(
     was_training = model.training
     model.eval()
     feats, probs = [], []
+    # cuDNN may run fp32 convolutions in TF32 (10-bit mantissa); features on a GPU should match
+    # the CPU's, which made the cached reference, so TF32 is off for the pass
+    tf32 = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
     try:
         for x in _batches(images, batch, _device_of(model)):
             f = model.embed(x)
@@ -100,6 +104,7 @@ def embed(
             probs.append(torch.softmax(model.head(f).double(), dim=1).cpu())
     finally:
         model.train(was_training)
+        torch.backends.cudnn.allow_tf32 = tf32
     return torch.cat(feats).numpy(), torch.cat(probs).numpy()
 
 
