@@ -99,8 +99,8 @@ class LabelSection:
 class BalanceSection:
     mode: str = "off"  # off | auto: the controller moves lr_g / lr_d to keep D's accuracy in band
     # Below 0.5, not at it: a D at chance is the balance we want, and cutting G's rate there froze
-    # grid25 runs with D slowly winning (0.55 -> 0.4: grid25 3/16 -> 6/16 successes, ring8 26/32
-    # -> 28/32 across the lr x beta1 grid; see BENCHMARKS.md)
+    # grid25 runs with D slowly winning (0.55 -> 0.4, four seeds across the lr x beta1 grid:
+    # grid25 7/32 -> 11/32 successes, ring8 26/32 -> 28/32; see BENCHMARKS.md)
     band_low: float = 0.4  # smoothed D accuracy below this: G learns too fast
     band_high: float = 0.9  # above this: D learns too fast (healthy default runs peak near 0.88)
     factor: float = 1.5  # one action multiplies / divides each learning rate by this
