@@ -36,13 +36,12 @@ def evaluate_run(run_dir: str | Path, n: int = 10_000, checkpoint: str | Path | 
     if data.name in MIXTURE_SOURCES:
         result = dict(mixture_metrics(generator.sample(n, seed), data.name))
     elif data.name == "stacked-mnist" and shape == (28, 3):
-        result = dict(stacked_modes(generator.sample(n, seed), device=str(next(
-            generator.G.parameters()).device)))
+        result = dict(stacked_modes(generator.sample(n, seed), device=str(generator.device)))
     elif shape == (28, 1):
         # the classifier runs where G does: on a GPU its pass over 10,000 digits is a fraction of
         # a second, on one CPU thread (a sweep worker's) about 4 s of a short trial
         result = evaluate_images(generator.sample(n, seed), data_dir=data_dir,
-                                 device=str(next(generator.G.parameters()).device))
+                                 device=str(generator.device))
     else:
         raise ConfigError(f"{run_dir}: domain metrics need 28x28 grayscale digits, 28x28 Stacked "
                           f"MNIST or 2-D mixtures; this run makes {data.image_size}x"
@@ -61,7 +60,7 @@ def evaluate_run_inception(run_dir: str | Path, reference_dir: str | Path, n: in
     generator = TrainedGenerator(run_dir, checkpoint, ema=ema, device=device)
     if generator.cfg.data.name in MIXTURE_SOURCES:
         raise ConfigError(f"{run_dir}: Inception FID is for images, this run makes 2-D points")
-    on_cuda = next(generator.G.parameters()).device.type == "cuda"
+    on_cuda = generator.device.type == "cuda"
     return {"inception_fid": inception_fid(generator.sample(n, seed), reference_dir, on_cuda),
             "n": n, "reference": str(reference_dir), "step": generator.step,
             "checkpoint": str(generator.path), "ema": generator.uses_ema, "seed": seed}

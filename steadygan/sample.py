@@ -29,13 +29,17 @@ class TrainedGenerator:
         self.G.load_state_dict(ckpt["G_ema"] if self.uses_ema else ckpt["G"])
         self.G.to(resolve_device(device)).eval()
 
+    @property
+    def device(self) -> torch.device:
+        """Where G runs; its samples are measured there too (the classifier, Stacked MNIST)."""
+        return next(self.G.parameters()).device
+
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
         """n samples from z ~ N(0, I) drawn with `seed`: uint8 (n, C, H, W) images or (n, 2) points."""
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
-        device = next(self.G.parameters()).device
         z = torch.randn(n, self.cfg.model.z_dim, generator=torch.Generator().manual_seed(seed))
-        return self.domain.generate(self.G, z.to(device))
+        return self.domain.generate(self.G, z.to(self.device))
 
     def save_picture(self, samples: np.ndarray, path: str | Path) -> None:
         self.domain.save_samples(samples, Path(path))

@@ -41,11 +41,16 @@ class StepRunner:
         return [self.indices(step * self.n_critic + i) for i in range(self.n_critic)]
 
     def run(self, step: int) -> None:
-        reals = [self.to_batch(self.data[idx]) for idx in self.batch_indices(step)]
-        self.window.add(self.step_fn(self.state, reals))
+        self.window.add(self._advance(self.batch_indices(step),
+                                      ema_decay_at(step, self.state.cfg.train.ema_decay)))
+
+    def _advance(self, indices: list[torch.Tensor], decay: float | torch.Tensor) -> torch.Tensor:
+        """The step itself, eager or being recorded: its statistics (not yet in the window)."""
         s = self.state
+        stats = self.step_fn(s, [self.to_batch(self.data[idx]) for idx in indices])
         if s.G_ema is not None:
-            update_ema(s.G_ema, s.G, ema_decay_at(step, s.cfg.train.ema_decay))
+            update_ema(s.G_ema, s.G, decay)
+        return stats
 
     def invalidate(self) -> None:
         """The state's tensors were replaced (a checkpoint restore); nothing is cached here."""
@@ -118,12 +123,8 @@ class GraphedStepRunner(StepRunner):
         return True
 
     def _record(self) -> None:
-        s = self.state
-        reals = [self.to_batch(self.data[slot]) for slot in self._index_slots]
-        stats = self.step_fn(s, reals)
-        if s.G_ema is not None:
-            update_ema(s.G_ema, s.G, self._decay)
-        self.window.sum.add_(stats)
+        # the sum is recorded; the count rises per replay, in run()
+        self.window.sum.add_(self._advance(self._index_slots, self._decay))
 
     def _give_up(self, error: Exception) -> None:
         self._failed = True
