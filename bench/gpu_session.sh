@@ -3,7 +3,7 @@
 # Usage (device machine, repo root): OUT=/some/dir MNIST=path/to/mnist bash bench/gpu_session.sh 1|2
 #   stage 1 (about 3 min): CUDA tests, throughput (graph and eager), a step profile, 5 MNIST epochs
 #   stage 2 (about 7 min): graph vs eager quality, time to quality, the 48 x 3 MNIST sweep, time-boxed
-#   stage 3 (about 3 min): sweep concurrency, 4 workers and 8 under CUDA MPS, time-boxed
+#   stage 3 (about 4 min): sweep concurrency, 1 and 4 workers and 8 under CUDA MPS, time-boxed
 #   stage 4 (about 5 min): issue #4's MNIST robustness table at full budget, the current controller
 set -u
 export PYTHONPATH="$PWD" STEADYGAN_MNIST_DIR="${MNIST:-.gpu_data/mnist}" PYTHONUNBUFFERED=1
@@ -53,7 +53,7 @@ if [ "$stage" = 2 ]; then
 fi
 
 if [ "$stage" = 3 ]; then
-  # sweep concurrency: trials finished in a fixed box, 4 plain workers, then 8 under CUDA MPS
+  # sweep concurrency: trials finished in a fixed box, 1 and 4 plain workers, then 8 under CUDA MPS
   sweep() {  # $1 workers, $2 seconds, $3 out
     ( time timeout "$2" python -m steadygan sweep --data mnist \
         --grid train.lr_d=1e-4,3e-4,1e-3,3e-3 --grid train.lr_g=1e-4,3e-4,1e-3,3e-3 \
@@ -62,7 +62,8 @@ if [ "$stage" = 3 ]; then
     echo "workers $1, $2 s: finished $(find "$3" -name eval.json | wc -l) of 144"
     cp "$3/results.csv" "$OUT/$(basename "$3").csv" 2>/dev/null  # per-trial train_s / eval_s
   }
-  sweep 4 "${BOX:-70}" /tmp/sw4 > "$OUT/sweep_box.txt"
+  sweep 1 "${BOX:-70}" /tmp/sw1 > "$OUT/sweep_box.txt"  # one trial after another: the baseline
+  sweep 4 "${BOX:-70}" /tmp/sw4 >> "$OUT/sweep_box.txt"
   if command -v nvidia-cuda-mps-control > /dev/null; then
     export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps CUDA_MPS_LOG_DIRECTORY=/tmp/mpslog
     mkdir -p /tmp/mps /tmp/mpslog && nvidia-cuda-mps-control -d && echo "MPS started" >> "$OUT/sweep_box.txt"
