@@ -6,6 +6,7 @@ the share of high-quality samples. Other data get no live evaluation.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import torch
@@ -34,12 +35,15 @@ class BestTracker:
         return step % self.every == 0 or step == total
 
     def evaluate(self, G: torch.nn.Module, step: int) -> tuple[dict[str, Any], bool]:
-        """The metrics record for `step`, and whether it is the best so far."""
+        """The metrics record for `step`, and whether it is the best so far. Its eval_s says
+        what the evaluation cost (the metrics come back to the host, so the time is complete)."""
+        started = time.perf_counter()
         metrics, score = self.evaluate_samples(self.domain.generate(G, self.z))
         improved = score < self.best_score
         if improved:
             self.best_score, self.best_step = score, step
-        return {"kind": "eval", "step": step, **metrics, "best_step": self.best_step}, improved
+        return {"kind": "eval", "step": step, **metrics, "best_step": self.best_step,
+                "eval_s": round(time.perf_counter() - started, 3)}, improved
 
     def state_dict(self) -> dict[str, Any]:
         return {"best_score": self.best_score, "best_step": self.best_step}

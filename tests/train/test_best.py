@@ -23,6 +23,7 @@ def test_live_fid_is_logged_and_best_pt_holds_the_lowest(tiny_cfg):
     evals = _records(run, "eval")
     assert [r["step"] for r in evals] == [8, 16, 24]
     assert all(math.isfinite(r["fid_live"]) and 1 <= r["classes_live"] <= 10 for r in evals)
+    assert all(0 < r["eval_s"] < 60 for r in evals)  # what each evaluation cost, in seconds
     best = min(evals, key=lambda r: r["fid_live"])
     assert evals[-1]["best_step"] == best["step"]
     ckpt = load_checkpoint(run / "checkpoints" / "best.pt")
