@@ -16,6 +16,7 @@ import numpy as np
 from steadygan.health.diagnosis import Diagnosis
 
 WINDOW = 4  # records per window: 200 steps at the default run.log_every = 50
+LIVE_METRICS = ("fid_live", "modes_live", "hq_live")  # what the live evaluation scores
 Record = dict[str, Any]
 
 REMEDIES_D_STRONG = [
@@ -190,6 +191,25 @@ def detect(records: Sequence[Record], window: int = WINDOW, warmup_steps: int = 
         return []
     found = (d(recent, evals) for d in DETECTORS[1:])
     return [d for d in found if d is not None]
+
+
+def still_improving(records: Sequence[Record], last: int = 3, tolerance: float = 0.05
+                    ) -> str | None:
+    """At a run's end: how its live metric still improved over the last evaluations (by more
+    than `tolerance`), or None. Not a failure mode, but the usual reason a short run falls short:
+    it stopped too early, and more steps would help (the mirror of detect_convergence)."""
+    evals = [r for r in records if r.get("kind") == "eval"][-last:]
+    numbers = all(_finite(e[k]) for e in evals for k in LIVE_METRICS if k in e)
+    if len(evals) < last or not numbers or not _improving(evals, tolerance):
+        return None  # too few, damaged (a report reads any file) or not improving
+    first, end = evals[0], evals[-1]
+    if "fid_live" in first:
+        change = f"live FID {first['fid_live']:.1f} -> {end['fid_live']:.1f}"
+    else:
+        change = f"live modes {first['modes_live']} -> {end['modes_live']}, high-quality share " \
+                 f"{first.get('hq_live', 0):.2f} -> {end.get('hq_live', 0):.2f}"
+    return (f"still improving at the end: {change} over steps {first['step']}-{end['step']}; "
+            f"a longer run (train.epochs or train.steps) should do better")
 
 
 def _improving(evals: Sequence[Record], tolerance: float = 0.02) -> bool:

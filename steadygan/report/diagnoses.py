@@ -38,9 +38,13 @@ def _remedies(remedies: list[str]) -> str:
     return "<ul>" + "".join(f"<li>{esc(r)}</li>" for r in remedies) + "</ul>" if remedies else ""
 
 
-def diagnoses_html(diagnoses: list[Diagnosis] | None, last_step: float | None = None) -> str:
+def diagnoses_html(diagnoses: list[Diagnosis] | None, last_step: float | None = None,
+                   ending: str | None = None) -> str:
+    """The verdict, `ending` (how the run ended, e.g. still improving) and the table."""
     klass, sentence = verdict(diagnoses, last_step)
     out = f'<p class="verdict {klass}">{esc(sentence)}</p>'
+    if ending:
+        out += f"<p>{esc(ending)}</p>"
     if diagnoses:
         rows = [(f"{d.step_start}-{d.step_end}", esc(d.severity), esc(d.kind), esc(d.message),
                  esc(_evidence(d.evidence)), _remedies(d.remedies)) for d in diagnoses]

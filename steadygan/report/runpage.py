@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from steadygan.health.detectors import still_improving
 from steadygan.report.diagnoses import diagnoses_html
 from steadygan.report.markup import esc, img, page, section, table
 from steadygan.report.plots import Plot, all_plots
@@ -34,7 +35,8 @@ def render_run(run: RunData) -> str:
             f'<p class="sub">{esc(str(run.path))} &middot; report written {made}</p>',
             _notes(run), _headline(run, summary),
             section("Diagnoses", diagnoses_html(
-                run.diagnoses, run.train[-1].get("step") if run.train else None), "diagnoses"),
+                run.diagnoses, run.train[-1].get("step") if run.train else None,
+                still_improving(run.evals)), "diagnoses"),
             section("Training curves", _plots(all_plots(run)), "plots"),
             section("Samples", _samples(run, summary), "samples"),
             _actions(run), _evaluation(run),

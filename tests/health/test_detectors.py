@@ -5,7 +5,7 @@ import pytest
 
 from steadygan.config import BalanceSection
 from steadygan.health.balance import BalanceController
-from steadygan.health.detectors import detect
+from steadygan.health.detectors import detect, still_improving
 from steadygan.health.stats import diversity_ratio, mean_pairwise_distance
 from steadygan.health.timeline import Timeline
 
@@ -78,6 +78,24 @@ def test_timeline_merges_a_continuing_diagnosis_and_gives_a_verdict():
     assert recovered.verdict() == "recovered"
     # the first steps of every GAN look unbalanced: no verdict before the warm-up ends
     assert Timeline.of_run(records, warmup_steps=300).diagnoses[0].step_start == 350
+
+
+def test_a_run_that_ends_still_improving_says_so_and_a_plateau_does_not():
+    fid = [{"kind": "eval", "step": s, "fid_live": f} for s, f in ((500, 51.0), (1000, 45.1),
+                                                                    (1500, 36.0), (1872, 30.7))]
+    assert still_improving([rec(50), *fid]) == (
+        "still improving at the end: live FID 45.1 -> 30.7 over steps 1000-1872; "
+        "a longer run (train.epochs or train.steps) should do better")
+    plateau = fid[:2] + [{"kind": "eval", "step": 1500, "fid_live": 44.0},
+                         {"kind": "eval", "step": 1872, "fid_live": 43.5}]
+    assert still_improving(plateau) is None  # 3.5 % over the last three: within the 5 % tolerance
+    assert still_improving(fid[:2]) is None  # too few evaluations to say
+    assert still_improving(fid[:3] + [{"kind": "eval", "step": 1872, "fid_live": None}]) is None
+    modes = [{"kind": "eval", "step": s, "modes_live": m, "hq_live": q}
+             for s, m, q in ((500, 5, 0.2), (1000, 7, 0.4), (1500, 8, 0.6))]
+    assert still_improving(modes) == (
+        "still improving at the end: live modes 5 -> 8, high-quality share 0.20 -> 0.60 over "
+        "steps 500-1500; a longer run (train.epochs or train.steps) should do better")
 
 
 def test_a_rollback_rewinds_the_view():

@@ -82,6 +82,23 @@ def test_interrupted_run(run, capsys):
     assert len(page.plots()) >= N_CURVE_PLOTS
 
 
+@pytest.mark.parametrize("fids, shown", [((90.0, 70.0, 50.0), True), ((50.0, 49.0, 48.5), False)])
+def test_a_run_still_improving_at_its_end_says_so(run, capsys, fids, shown):
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    first = next(i for i, r in enumerate(records) if r.get("kind") == "eval")
+    earlier = {**records[first], "step": records[first]["step"] // 2}  # a third evaluation
+    records.insert(first, earlier)
+    evals = [r for r in records if r.get("kind") == "eval"]
+    assert len(evals) == len(fids)
+    for record, fid in zip(evals, fids):
+        record["fid_live"] = fid
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    text = _report(run, capsys)
+    steps = f"steps {evals[0]['step']}-{evals[-1]['step']}"
+    assert (f"still improving at the end: live FID 90.0 -&gt; 50.0 over {steps}" in text) == shown
+    assert ("still improving" in text) == shown
+
+
 def test_run_with_only_metrics(run, capsys):
     """A run killed early: no config, no samples, no eval records; the curves still render."""
     for name in ("config.toml", "eval.json"):
