@@ -209,7 +209,7 @@ def still_improving(records: Sequence[Record], last: int = 3, tolerance: float =
         change = f"live modes {first['modes_live']} -> {end['modes_live']}, high-quality share " \
                  f"{first.get('hq_live', 0):.2f} -> {end.get('hq_live', 0):.2f}"
     return (f"still improving at the end: {change} over steps {first['step']}-{end['step']}; "
-            f"a longer run (train.epochs or train.steps) should do better")
+            "more steps should help (steadygan train --resume RUN --steps N continues it)")
 
 
 def _improving(evals: Sequence[Record], tolerance: float = 0.02) -> bool:

@@ -85,7 +85,7 @@ def test_a_run_that_ends_still_improving_says_so_and_a_plateau_does_not():
                                                                     (1500, 36.0), (1872, 30.7))]
     assert still_improving([rec(50), *fid]) == (
         "still improving at the end: live FID 45.1 -> 30.7 over steps 1000-1872; "
-        "a longer run (train.epochs or train.steps) should do better")
+        "more steps should help (steadygan train --resume RUN --steps N continues it)")
     plateau = fid[:2] + [{"kind": "eval", "step": 1500, "fid_live": 44.0},
                          {"kind": "eval", "step": 1872, "fid_live": 43.5}]
     assert still_improving(plateau) is None  # 3.5 % over the last three: within the 5 % tolerance
@@ -95,7 +95,8 @@ def test_a_run_that_ends_still_improving_says_so_and_a_plateau_does_not():
              for s, m, q in ((500, 5, 0.2), (1000, 7, 0.4), (1500, 8, 0.6))]
     assert still_improving(modes) == (
         "still improving at the end: live modes 5 -> 8, high-quality share 0.20 -> 0.60 over "
-        "steps 500-1500; a longer run (train.epochs or train.steps) should do better")
+        "steps 500-1500; more steps should help "
+        "(steadygan train --resume RUN --steps N continues it)")
 
 
 def test_a_rollback_rewinds_the_view():
