@@ -16,7 +16,9 @@ import numpy as np
 from steadygan.health.diagnosis import Diagnosis
 
 WINDOW = 4  # records per window: 200 steps at the default run.log_every = 50
-LIVE_METRICS = ("fid_live", "modes_live", "hq_live")  # what the live evaluation scores
+# a plateau: the live metric improved by no more than this over the last evaluations (the rule
+# behind `converged` and, mirrored, behind still_improving)
+PLATEAU_EVALS, PLATEAU_TOLERANCE = 3, 0.05
 Record = dict[str, Any]
 
 REMEDIES_D_STRONG = [
@@ -159,7 +161,7 @@ def detect_convergence(window: Sequence[Record], evals: Sequence[Record]) -> Dia
     g_acc = np.array([r["g_acc"] for r in window])
     if not (np.all(np.abs(d_acc - 0.5) <= 0.35) and np.all(g_acc >= 0.1) and d_acc.std() < 0.05):
         return None
-    if len(evals) < 3 or _improving(evals[-3:], tolerance=0.05):
+    if len(evals) < PLATEAU_EVALS or _improving(evals[-PLATEAU_EVALS:], PLATEAU_TOLERANCE):
         return None
     return Diagnosis("converged", *_span(window), "info",
                      "accuracies steady and the live metric on a plateau: more steps will not "
@@ -193,15 +195,13 @@ def detect(records: Sequence[Record], window: int = WINDOW, warmup_steps: int = 
     return [d for d in found if d is not None]
 
 
-def still_improving(records: Sequence[Record], last: int = 3, tolerance: float = 0.05
-                    ) -> str | None:
-    """At a run's end: how its live metric still improved over the last evaluations (by more
-    than `tolerance`), or None. Not a failure mode, but the usual reason a short run falls short:
-    it stopped too early, and more steps would help (the mirror of detect_convergence)."""
-    evals = [r for r in records if r.get("kind") == "eval"][-last:]
-    numbers = all(_finite(e[k]) for e in evals for k in LIVE_METRICS if k in e)
-    if len(evals) < last or not numbers or not _improving(evals, tolerance):
-        return None  # too few, damaged (a report reads any file) or not improving
+def still_improving(records: Sequence[Record]) -> str | None:
+    """At a run's end: how its live metric still improved over the last evaluations (off the
+    plateau of detect_convergence), or None. Not a failure mode, but the usual reason a short run
+    falls short: it stopped too early, and more steps would help."""
+    evals = [r for r in records if r.get("kind") == "eval"][-PLATEAU_EVALS:]
+    if len(evals) < PLATEAU_EVALS or not _improving(evals, PLATEAU_TOLERANCE):
+        return None
     first, end = evals[0], evals[-1]
     if "fid_live" in first:
         change = f"live FID {first['fid_live']:.1f} -> {end['fid_live']:.1f}"
@@ -213,15 +213,21 @@ def still_improving(records: Sequence[Record], last: int = 3, tolerance: float =
 
 
 def _improving(evals: Sequence[Record], tolerance: float = 0.02) -> bool:
-    """Did the live metric improve across these eval records by more than `tolerance`?"""
-    if all("fid_live" in e for e in evals):
+    """Did the live metric improve across these eval records by more than `tolerance`? Not when
+    a value is missing or not a finite number (a damaged metrics.jsonl: the report reads any)."""
+    if all("fid_live" in e for e in evals):  # lower is better
         first, last = evals[0]["fid_live"], evals[-1]["fid_live"]
-        return last < first * (1 - tolerance)
-    if all("modes_live" in e for e in evals):
-        first = evals[0]["modes_live"] + evals[0].get("hq_live", 0)
-        last = evals[-1]["modes_live"] + evals[-1].get("hq_live", 0)
-        return last > first * (1 + tolerance)
+        return _finite(first) and _finite(last) and last < first * (1 - tolerance)
+    if all("modes_live" in e for e in evals):  # higher is better
+        first, last = _modes_score(evals[0]), _modes_score(evals[-1])
+        return _finite(first) and _finite(last) and last > first * (1 + tolerance)
     return False
+
+
+def _modes_score(e: Record) -> float:
+    """Covered modes plus the high-quality share: more modes first, then sharper ones."""
+    modes, quality = e["modes_live"], e.get("hq_live", 0)
+    return modes + quality if _finite(modes) and _finite(quality) else math.nan
 
 
 def _mean(window: Sequence[Record], key: str) -> float:

@@ -65,6 +65,8 @@ def test_divergence_and_convergence():
     evals = [{"kind": "eval", "step": 50 * i, "fid_live": 20.0 + 0.1 * i} for i in (2, 4, 6)]
     records = steady[:2] + [evals[0]] + steady[2:4] + [evals[1]] + steady[4:] + [evals[2]]
     assert kinds(records) == {"converged": "info"}
+    evals[0]["fid_live"] = None  # a damaged metrics.jsonl: no verdict on its metric, no crash
+    assert kinds(records) == {"converged": "info"}
 
 
 def test_timeline_merges_a_continuing_diagnosis_and_gives_a_verdict():
