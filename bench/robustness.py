@@ -31,6 +31,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=0,
                         help="generator steps per trial; 0: the data's default budget (epochs)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--lrs", type=float, nargs="+", default=list(LRS),
+                        help="a part of the grid's learning rates (to rerun some cells)")
+    parser.add_argument("--beta1s", type=float, nargs="+", default=list(BETA1S))
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--device", default="auto")
@@ -49,8 +52,8 @@ def main() -> None:
     out = Path(args.out) / args.data
     cells = {}
     trials = []
-    for lr in LRS:
-        for beta1 in BETA1S:
+    for lr in args.lrs:
+        for beta1 in args.beta1s:
             for mode in args.modes:
                 label = f"lr{lr:g}_b{beta1:g}_{mode}"
                 cells[label] = (lr, beta1, mode)
@@ -68,8 +71,8 @@ def main() -> None:
           f"median {key}, off | median {key}, on |")
     print("|---|---|---|---|---|---|")
     totals = {mode: [0, 0] for mode in MODES}
-    for lr in LRS:
-        for beta1 in BETA1S:
+    for lr in args.lrs:
+        for beta1 in args.beta1s:
             counts, medians = [], []
             for mode in MODES:
                 rows = [r for r in results if cells[r["variant"]] == (lr, beta1, mode)]
