@@ -35,7 +35,8 @@ DATA_SOURCES = IMAGE_SOURCES + MIXTURE_SOURCES
 MIXTURE_DEFAULTS = ["train.lr_g=1e-3", "train.lr_d=1e-3", "train.batch_size=256",
                     "model.z_dim=2", "model.d_minibatch_std=true",
                     "labels.flip=0", "labels.smooth=0", "model.d_dropout=0",
-                    "run.sample_every=500", "run.checkpoint_every=500", "balance.lr_max=2e-3"]
+                    "run.sample_every=500", "run.checkpoint_every=500", "balance.lr_max=2e-3",
+                    "train.lr_warmup_steps=500"]
 # 25 sharp modes take longer than 8: the default recipe's share of grid25 samples on a mode was
 # still climbing at 12 epochs (54-80 % over four seeds, 25 modes) and levels off near 90 % by
 # 18-20 epochs (two seeds: 92-93 % at 24). ring8 is at 96 % by 12.
@@ -83,6 +84,9 @@ class TrainSection:
     r1_gamma: float = 0.0
     n_critic: int = 1  # D steps per G step
     d_batches: str = "separate"  # separate | mixed (real and fake in one D batch)
+    # learning rates rise linearly over the first N steps: with beta1 0.9 at lr 1e-3 and above,
+    # the mixtures' G lost most of a layer's ReLU units in its first few hundred steps
+    lr_warmup_steps: int = 0
     ema: bool = True
     ema_decay: float = 0.999
     seed: int = 0
@@ -357,6 +361,8 @@ def _check_train(cfg: TrainConfig) -> None:
     _require(1 <= t.n_critic <= 20, "train.n_critic", f"must be in 1..20, got {t.n_critic}")
     _one_of(t.d_batches, ("separate", "mixed"), "train.d_batches")
     _require(0.0 <= t.ema_decay < 1.0, "train.ema_decay", f"must be in [0, 1), got {t.ema_decay}")
+    _require(t.lr_warmup_steps >= 0, "train.lr_warmup_steps",
+             f"must be >= 0, got {t.lr_warmup_steps}")
     _require(t.device == "auto" or t.device in ("cpu", "cuda", "mps") or t.device.startswith("cuda:"),
              "train.device", f"must be auto, cpu, cuda, cuda:N or mps, got '{t.device}'")
     _one_of(t.precision, ("auto", "fp32", "bf16"), "train.precision")

@@ -40,6 +40,7 @@ def test_overrides_are_typed():
     ("train.beta1=1.0", "train.beta1"),
     ("train.lr_g=nan", "train.lr_g"),
     ("run.log_every=0", "run.log_every"),
+    ("train.lr_warmup_steps=-1", "train.lr_warmup_steps"),
     ("data.name=folder", "data.dir"),
     ("lr_d=1", "expected section.key=value"),
 ])

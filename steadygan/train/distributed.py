@@ -88,8 +88,9 @@ class Ranks:
         self._control = None if dist.get_backend() == "gloo" else dist.new_group(backend="gloo")
         try:
             yield self
-            if owned:  # leave together: a rank tearing gloo down while rank 0 still writes its
-                dist.barrier()  # last files can abort at exit ("terminate called without ...")
+            if owned:  # leave together: no rank tears gloo down while rank 0 still writes its
+                dist.barrier()  # last files (`python -m steadygan` then skips the interpreter's
+                # teardown under torchrun, where gloo could still abort a finished process)
         finally:
             if owned:
                 dist.destroy_process_group()

@@ -19,7 +19,8 @@ from typing import Any, Callable
 import torch
 
 from steadygan.config import ConfigError
-from steadygan.train.step import GanState, ema_decay_at, update_ema
+from steadygan.train.step import (GanState, ema_decay_at, scaled_learning_rates, update_ema,
+                                  warmup_factor)
 
 StepFn = Callable[[GanState, list[torch.Tensor]], torch.Tensor]
 
@@ -41,8 +42,10 @@ class StepRunner:
         return [self.indices(step * self.n_critic + i) for i in range(self.n_critic)]
 
     def run(self, step: int) -> None:
-        self.window.add(self._advance(self.batch_indices(step),
-                                      ema_decay_at(step, self.state.cfg.train.ema_decay)))
+        t = self.state.cfg.train
+        with scaled_learning_rates(self.state, warmup_factor(step, t.lr_warmup_steps)):
+            self.window.add(self._advance(self.batch_indices(step),
+                                          ema_decay_at(step, t.ema_decay)))
 
     def _advance(self, indices: list[torch.Tensor], decay: float | torch.Tensor) -> torch.Tensor:
         """The step itself, eager or being recorded: its statistics (not yet in the window)."""
@@ -78,8 +81,9 @@ class GraphedStepRunner(StepRunner):
     def run(self, step: int) -> None:
         if self._failed:
             return super().run(step)
-        if self._warmup_left > 0:
-            self._warmup_left -= 1
+        if self._warmup_left > 0 or step < self.state.cfg.train.lr_warmup_steps:
+            # eager while the rates warm up: a graph holds them as constants
+            self._warmup_left = max(0, self._warmup_left - 1)
             return self._run_on_side_stream(step)
         if self._graph is None or self._settings != self._current_settings():
             if not self._capture():

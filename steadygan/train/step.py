@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -116,6 +116,30 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
 def _grad_norm(model: nn.Module) -> torch.Tensor:
     grads = [p.grad.detach() for p in model.parameters() if p.grad is not None]
     return torch.stack(torch._foreach_norm(grads)).float().norm()  # one launch per group
+
+
+def warmup_factor(step: int, warmup_steps: int) -> float:
+    """The share of the learning rates that step `step` (0-based) uses: rising linearly to 1 over
+    the first `warmup_steps` steps, 1 after them (and always, with no warm-up)."""
+    return min(1.0, (step + 1) / warmup_steps) if warmup_steps > 0 else 1.0
+
+
+@contextlib.contextmanager
+def scaled_learning_rates(state: GanState, factor: float) -> Iterator[None]:
+    """Both optimizers step at `factor` x their rates inside the block; the rates themselves (set
+    by the config, the controller or a rollback, and logged) are left as they were."""
+    if factor == 1.0:
+        yield
+        return
+    groups = [g for opt in (state.opt_g, state.opt_d) for g in opt.param_groups]
+    rates = [g["lr"] for g in groups]
+    for group, lr in zip(groups, rates):
+        group["lr"] = lr * factor
+    try:
+        yield
+    finally:
+        for group, lr in zip(groups, rates):
+            group["lr"] = lr
 
 
 def ema_decay_at(step: int, decay: float) -> float:

@@ -70,7 +70,9 @@ def _runner(kind: type, cfg: TrainConfig):
 
 
 def _ring_cfg(*extra: str) -> TrainConfig:
-    return TrainConfig.for_data("ring8").with_overrides(["train.device=cuda", *extra])
+    # no learning-rate warm-up unless asked: its steps run eagerly, and these tests count captures
+    return TrainConfig.for_data("ring8").with_overrides(
+        ["train.device=cuda", "train.lr_warmup_steps=0", *extra])
 
 
 def _params(runner) -> list[torch.Tensor]:
@@ -97,6 +99,23 @@ def test_graph_replays_compute_what_the_eager_steps_compute(extra):
 
 
 @cuda
+def test_a_learning_rate_warm_up_runs_eagerly_and_the_graph_takes_over_after_it():
+    eager = _runner(StepRunner, _ring_cfg("train.lr_warmup_steps=8"))
+    graphed = _runner(GraphedStepRunner, _ring_cfg("train.lr_warmup_steps=8"))
+    for step in range(8):
+        eager.run(step)
+        graphed.run(step)
+    assert graphed.graph_captures == 0
+    for step in range(8, 14):
+        eager.run(step)
+        graphed.run(step)
+    assert graphed.graph_captures == 1  # the full rates from step 8 on, recorded once
+    torch.cuda.synchronize()
+    for a, b in zip(_params(eager), _params(graphed)):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@cuda
 def test_a_new_learning_rate_or_beta1_is_recorded_and_takes_effect():
     runner = _runner(GraphedStepRunner, _ring_cfg())
     for step in range(6):
@@ -118,8 +137,9 @@ def test_a_new_learning_rate_or_beta1_is_recorded_and_takes_effect():
 
 @cuda
 def test_graphed_training_resumes_exactly_and_logs_finite_statistics(tmp_path):
-    settings = ["train.device=cuda", "train.steps=120", "run.log_every=20",
-                "run.checkpoint_every=60", "run.progress=false", "train.cuda_graph=on"]
+    settings = ["train.device=cuda", "train.steps=120", "run.log_every=20",  # a warm-up, then
+                "run.checkpoint_every=60", "run.progress=false", "train.cuda_graph=on",  # graphs
+                "train.lr_warmup_steps=30"]
     whole = train(TrainConfig.for_data("ring8").with_overrides(settings + [f"run.out={tmp_path}/a"]))
     assert all(math.isfinite(whole.last_record[k]) for k in STAT_NAMES)
     half = TrainConfig.for_data("ring8").with_overrides(

@@ -74,6 +74,27 @@ def test_real_training_keeps_d_and_g_accuracies_balanced(tmp_path):
     assert records[-1]["grad_norm_g"] > 0
 
 
+def test_a_learning_rate_warm_up_shortens_the_first_updates_and_logs_the_set_rates(tiny_cfg,
+                                                                                   tmp_path):
+    from steadygan.train.loop import build_state
+
+    # Adam's first update moves every weight by about its learning rate (m / sqrt(v) = sign of
+    # the gradient), so step 0 of a 10-step warm-up moves G's weights a tenth as far
+    start = build_state(tiny_cfg, torch.device("cpu")).G.state_dict()
+
+    def largest_first_move(warmup: int) -> float:
+        cfg = tiny_cfg.with_overrides(["train.steps=1", f"train.lr_warmup_steps={warmup}",
+                                       f"run.out={tmp_path / f'w{warmup}'}"])
+        after = load_checkpoint(train(cfg).run_dir / "checkpoints/last.pt")["G"]
+        return max((after[k].float() - v.float()).abs().max().item()
+                   for k, v in start.items() if v.is_floating_point() and "running" not in k)
+
+    assert largest_first_move(0) == pytest.approx(2e-4, rel=0.01)
+    assert largest_first_move(10) == pytest.approx(2e-5, rel=0.01)
+    run = train(tiny_cfg.with_overrides(["train.lr_warmup_steps=100"])).run_dir
+    assert {(r["lr_g"], r["lr_d"]) for r in _metrics(run)} == {(2e-4, 2e-4)}
+
+
 @pytest.mark.parametrize("settings", [
     ["train.loss=hinge"], ["train.loss=lsgan"], ["model.d_head=patch", "model.patch_size=14"],
     ["train.d_batches=mixed"], ["train.r1_gamma=1.0"], ["train.n_critic=2"],
