@@ -403,5 +403,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def entry() -> None:
+    """The program itself, `steadygan ...` or `python -m steadygan ...`: main(), then exit."""
+    code = main()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        # One of several torchrun processes, its work done and written: leave without the
+        # interpreter's teardown. There, after a finished run, a C++ thread of the gloo backend
+        # could still be joinable and abort the process ("terminate called without an active
+        # exception", no Python frame left): 2 finished resumes in 26 under load, 0 in 40 after.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
