@@ -35,19 +35,22 @@ DATA_SOURCES = IMAGE_SOURCES + MIXTURE_SOURCES
 # A 500-step learning-rate warm-up: with the controller, the lr 1e-3 / 1e-2 x beta1 0.9 cells of
 # the robustness grid went from 1/8 to 8/8 on grid25 and 6/8 to 8/8 on ring8 (all cells, 4 seeds:
 # grid25 21/32 -> 27/32, ring8 28/32 -> 29/32); grid25's default cell lost one seed in four.
-# The controller keeps the rates within [2e-4, 2e-3] (a tenth of lr_max and up): ring8's slow
-# starts at lr 1e-5 stalled at 5e-5 to 1e-4 with no sample on a mode after 4,000 steps, while
-# ring8 at 2e-4 and 5e-4 succeeded in 16 of 16 trials with the controller.
 MIXTURE_DEFAULTS = ["train.lr_g=1e-3", "train.lr_d=1e-3", "train.batch_size=256",
                     "model.z_dim=2", "model.d_minibatch_std=true",
                     "labels.flip=0", "labels.smooth=0", "model.d_dropout=0",
-                    "run.sample_every=500", "run.checkpoint_every=500",
-                    "balance.lr_min=2e-4", "balance.lr_max=2e-3", "train.lr_warmup_steps=500"]
-# 25 sharp modes want more than 8: at batch 256 and 24 epochs (9,360 steps) the default recipe
-# left one mode empty in 3 of 8 seeds (22-23 of 25 modes in its live evaluations from step 5,000
-# on); at batch 512 and the same 9,360 steps, 25 modes in 8 of 8 (79-96 % on a mode). Batch 512 at
-# half the steps (the same compute as before) gave 5 of 8. ring8 is at 96 % at 256 and 12 epochs.
-SOURCE_DEFAULTS = {"grid25": ["train.batch_size=512", "train.epochs=48"]}
+                    "run.sample_every=500", "run.checkpoint_every=500", "balance.lr_max=2e-3",
+                    "train.lr_warmup_steps=500"]
+# Per mixture:
+# - grid25: 25 sharp modes take longer than 8: the default recipe's share of samples on a mode was
+#   still climbing at 12 epochs (54-80 % over four seeds, 25 modes) and levels off near 90 % by
+#   18-20 epochs (two seeds: 92-93 % at 24). ring8 is at 96 % by 12.
+# - ring8: the controller keeps the rates at 2e-4 and up. Started at lr 1e-5, ring8's samples
+#   spread over its small circle before the pace rule had raised the rates (it stopped at 5e-5
+#   to 1e-4, no sample on a mode after 4,000 steps: 3 of 8 trials failed); every ring8 run with
+#   the controller from 2e-4 up succeeded (2e-4, 5e-4, 1e-3, 2e-3: 32 of 32, four seeds x two
+#   beta1 each). grid25's samples stay bunched until the rates are high, and the same floor cost
+#   it 4 of 16 slow trials (measured at batch 512), so grid25 keeps the shared floor.
+SOURCE_DEFAULTS = {"grid25": ["train.epochs=24"], "ring8": ["balance.lr_min=2e-4"]}
 
 
 @dataclass

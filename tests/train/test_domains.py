@@ -19,15 +19,13 @@ def test_mixture_defaults_differ_from_the_image_defaults():
     cfg = TrainConfig.for_data("ring8")
     assert cfg.data.name == "ring8" and cfg.train.lr_d == 1e-3 and cfg.labels.flip == 0
     assert TrainConfig.for_data("mnist") == TrainConfig()
-    # grid25's 25 sharp modes get twice ring8's batch and twice its steps; the rest is shared
+    # grid25's 25 sharp modes get twice ring8's epochs; ring8's controller a floor of 2e-4
     grid = TrainConfig.for_data("grid25")
-    assert (cfg.train.epochs, grid.train.epochs) == (12, 48)
-    assert (cfg.train.batch_size, grid.train.batch_size) == (256, 512)
-    assert grid.total_steps(grid.data.n_points) == 2 * cfg.total_steps(cfg.data.n_points)
-    assert grid.with_overrides(["train.epochs=12", "train.batch_size=256",
+    assert (cfg.train.epochs, grid.train.epochs) == (12, 24)
+    assert (cfg.balance.lr_min, grid.balance.lr_min) == (2e-4, 1e-6)
+    assert cfg.balance.lr_max == grid.balance.lr_max == 2e-3
+    assert grid.with_overrides(["train.epochs=12", "balance.lr_min=2e-4",
                                 "data.name=ring8"]) == cfg
-    # the controller keeps the mixtures' rates within a decade: [2e-4, 2e-3]
-    assert (cfg.balance.lr_min, cfg.balance.lr_max) == (2e-4, 2e-3)
 
 
 def test_a_ring8_run_writes_scatter_plots_and_mode_metrics(tmp_path):
