@@ -24,6 +24,7 @@ def test_mixture_defaults_differ_from_the_image_defaults():
     assert (cfg.train.epochs, grid.train.epochs) == (12, 24)
     assert (cfg.balance.lr_min, grid.balance.lr_min) == (2e-4, 1e-6)
     assert cfg.balance.lr_max == grid.balance.lr_max == 2e-3
+    assert cfg.balance.diversity_low == 0.8 and TrainConfig().balance.diversity_low == 0.5
     assert grid.with_overrides(["train.epochs=12", "balance.lr_min=2e-4",
                                 "data.name=ring8"]) == cfg
 
