@@ -35,8 +35,9 @@ DATA_SOURCES = IMAGE_SOURCES + MIXTURE_SOURCES
 # A 500-step learning-rate warm-up: with the controller, the lr 1e-3 / 1e-2 x beta1 0.9 cells of
 # the robustness grid went from 1/8 to 8/8 on grid25 and 6/8 to 8/8 on ring8 (all cells, 4 seeds:
 # grid25 21/32 -> 27/32, ring8 28/32 -> 29/32); grid25's default cell lost one seed in four.
-# The pace rule counts samples as bunched below 0.8 of the real spread (0.5 for images): grid25's
-# slow runs had spread to 0.5-0.75 while still crawling at 1e-4 to 3e-4. With the controller,
+# The pace rule counts samples as bunched below 0.8 of the real spread (0.5 for images): at 0.5 it
+# stopped raising grid25's rates while G was still settling onto the grid (a lr-1e-4 start left at
+# 3.4e-4, another at 1.1e-3 with 22 modes, where 1.7e-3 covered all 25). With the controller,
 # grid25 27/32 -> 31/32 and ring8 32/32 -> 32/32; the default cells now take one action (both
 # rates x 1.5 at step 250, inside the warm-up), and grid25's default cell gained its failing seed.
 MIXTURE_DEFAULTS = ["train.lr_g=1e-3", "train.lr_d=1e-3", "train.batch_size=256",
