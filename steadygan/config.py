@@ -38,24 +38,18 @@ DATA_SOURCES = IMAGE_SOURCES + MIXTURE_SOURCES
 # The pace rule counts samples as bunched below 0.8 of the real spread (0.5 for images): at 0.5 it
 # stopped raising grid25's rates while G was still settling onto the grid (a lr-1e-4 start left at
 # 3.4e-4, another at 1.1e-3 with 22 modes, where 1.7e-3 covered all 25). With the controller,
-# grid25 27/32 -> 31/32 and ring8 32/32 -> 32/32; the default cells now take one action (both
-# rates x 1.5 at step 250, inside the warm-up), and grid25's default cell gained its failing seed.
+# grid25 27/32 -> 31/32 and ring8 29/32 -> 32/32 (its slow starts had stalled the same way, at
+# 5e-5 to 1e-4); the default cells now take up to two actions (both rates x 1.5 from step 250,
+# inside the warm-up), and grid25's default cell gained its failing seed.
 MIXTURE_DEFAULTS = ["train.lr_g=1e-3", "train.lr_d=1e-3", "train.batch_size=256",
                     "model.z_dim=2", "model.d_minibatch_std=true",
                     "labels.flip=0", "labels.smooth=0", "model.d_dropout=0",
                     "run.sample_every=500", "run.checkpoint_every=500", "balance.lr_max=2e-3",
                     "train.lr_warmup_steps=500", "balance.diversity_low=0.8"]
-# Per mixture:
-# - grid25: 25 sharp modes take longer than 8: the default recipe's share of samples on a mode was
-#   still climbing at 12 epochs (54-80 % over four seeds, 25 modes) and levels off near 90 % by
-#   18-20 epochs (two seeds: 92-93 % at 24). ring8 is at 96 % by 12.
-# - ring8: the controller keeps the rates at 2e-4 and up. Started at lr 1e-5, ring8's samples
-#   spread over its small circle before the pace rule had raised the rates (it stopped at 5e-5
-#   to 1e-4 and the samples stayed off the modes: 3 of 8 trials failed); every ring8 run with
-#   the controller from 2e-4 up succeeded (2e-4, 5e-4, 1e-3, 2e-3: 32 of 32, four seeds x two
-#   beta1 each). grid25's samples stay bunched until the rates are high, and the same floor cost
-#   it 4 of 16 slow trials (measured at batch 512), so grid25 keeps the shared floor.
-SOURCE_DEFAULTS = {"grid25": ["train.epochs=24"], "ring8": ["balance.lr_min=2e-4"]}
+# 25 sharp modes take longer than 8: the default recipe's share of grid25 samples on a mode was
+# still climbing at 12 epochs (54-80 % over four seeds, 25 modes) and levels off near 90 % by
+# 18-20 epochs (two seeds: 92-93 % at 24). ring8 is at 96 % by 12.
+SOURCE_DEFAULTS = {"grid25": ["train.epochs=24"]}
 
 
 @dataclass
