@@ -81,9 +81,10 @@ class GraphedStepRunner(StepRunner):
     def run(self, step: int) -> None:
         if self._failed:
             return super().run(step)
-        if self._warmup_left > 0 or step < self.state.cfg.train.lr_warmup_steps:
-            # eager while the rates warm up: a graph holds them as constants
-            self._warmup_left = max(0, self._warmup_left - 1)
+        if step < self.state.cfg.train.lr_warmup_steps:
+            return super().run(step)  # eager while the rates warm up: a graph holds constants
+        if self._warmup_left > 0:  # the side-stream steps right before the recording
+            self._warmup_left -= 1
             return self._run_on_side_stream(step)
         if self._graph is None or self._settings != self._current_settings():
             if not self._capture():
