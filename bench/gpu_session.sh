@@ -6,6 +6,8 @@
 #   stage 2 (about 7 min): graph vs eager quality, the 48 x 3 MNIST sweep, time-boxed
 #   stage 3 (about 4 min): sweep concurrency, 1 and 4 workers and 8 under CUDA MPS, time-boxed
 #   stage 4 (about 5 min): issue #4's MNIST robustness table at full budget, the current controller
+#   stage 6 (about 8 min): the CUDA graph tests, one trial profiled, then issue #6's whole 48 x 3
+#     sweep under CUDA MPS with a monitor (GPU use, load, the busiest threads), time-boxed
 #   stage 5 (about 4 min): issue #5's time to FID 10, steadygan vs the reference (the default recipe
 #     needs more than 16,000 steps of batch 128 for it: live FID 11.2 there on the CPU)
 set -u
@@ -87,4 +89,56 @@ fi
 if [ "$stage" = 5 ]; then
   timeout 330 python bench/quality.py --data mnist --data-dir "$MNIST_DIR" --device cuda --batch 128 \
       --target-fid 10 --eval-every 1000 --max-steps 30000 > "$OUT/quality.txt" 2>&1
+fi
+
+if [ "$stage" = 6 ]; then
+  nvidia-smi --query-gpu=name,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
+  nproc >> "$OUT/gpu.txt"
+  timeout 100 python -m pytest -q tests/train/test_graphed.py -p no:cacheprovider \
+      > "$OUT/pytest.txt" 2>&1
+  echo "pytest rc=$?" >> "$OUT/pytest.txt"
+  # one trial alone, as a sweep worker runs it: where its time goes
+  timeout 60 python bench/profile_trial.py --data mnist --data-dir "$MNIST_DIR" --device cuda \
+      --epochs 5 --batch 128 --top 45 > "$OUT/profile_trial.txt" 2>&1
+  monitor() {  # every 5 s: GPU use and memory, the load; the busiest threads twice
+    local t=0
+    while true; do
+      echo "t=$t $(nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader)" \
+           "load $(cut -d' ' -f1-3 /proc/loadavg)"
+      if [ "$t" = 40 ] || [ "$t" = 120 ]; then
+        nvidia-smi; top -H -b -n 1 -w 160 | head -45
+      fi
+      sleep 5; t=$((t + 5))
+    done
+  }
+  if command -v nvidia-cuda-mps-control > /dev/null; then
+    export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps CUDA_MPS_LOG_DIRECTORY=/tmp/mpslog
+    mkdir -p /tmp/mps /tmp/mpslog && nvidia-cuda-mps-control -d && echo "MPS started" > "$OUT/sweep_full.txt"
+  fi
+  monitor > "$OUT/monitor.txt" 2>&1 &
+  mon=$!
+  ( time timeout "${SWEEP_SECONDS:-330}" python -m steadygan sweep --data mnist \
+      --grid train.lr_d=1e-4,3e-4,1e-3,3e-3 --grid train.lr_g=1e-4,3e-4,1e-3,3e-3 \
+      --grid train.beta1=0,0.5,0.9 --seeds 3 --epochs 5 --batch-size 128 --workers "${WORKERS:-12}" \
+      --data-dir "$MNIST_DIR" --out /tmp/sweep_full --no-progress ) >> "$OUT/sweep_full.txt" 2>&1
+  kill "$mon"
+  echo "workers ${WORKERS:-12}: finished $(find /tmp/sweep_full -name trial.json | wc -l) of 144" \
+      >> "$OUT/sweep_full.txt"
+  [ -n "${CUDA_MPS_PIPE_DIRECTORY:-}" ] && echo quit | nvidia-cuda-mps-control
+  cp /tmp/sweep_full/results.csv "$OUT/sweep_full.csv" 2>/dev/null
+  python - /tmp/sweep_full "$OUT/sweep_full_trials.csv" <<'PY'
+import json, sys, pathlib
+rows = [json.loads(p.read_text()) for p in pathlib.Path(sys.argv[1]).glob("trials/*/trial.json")]
+keys = ["trial", "train_s", "eval_s", "fid", "classes_covered", "success"]
+with open(sys.argv[2], "w") as f:
+    f.write(",".join(keys) + "\n")
+    for r in rows:
+        f.write(",".join(str(r.get(k, "")) for k in keys) + "\n")
+PY
+  tail -n 30 "$(ls -d /tmp/sweep_full/trials/* | head -1)/trial.log" > "$OUT/one_trial_log.txt" 2>&1
+  if [ "$SECONDS" -lt 430 ]; then  # torch.compile'd G and D at batch 1024: the #5 lever
+    timeout 90 python bench/throughput.py --device cuda --batch 1024 --seconds 3 \
+        --set train.compile=true > "$OUT/throughput_compile.txt" 2>&1
+  fi
+  echo "stage 6 took $SECONDS s" >> "$OUT/sweep_full.txt"
 fi
