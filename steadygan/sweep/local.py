@@ -26,8 +26,10 @@ from tqdm.auto import tqdm
 
 from steadygan.atomic import atomic_write_text
 from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig, dump_toml
+from steadygan.sweep.gpu_sharing import sharing_hint
 from steadygan.sweep.grid import Trial
 from steadygan.sweep.trial import execute, stop_with_parent
+from steadygan.train.device import resolve_device
 
 RESULT_FILE = "trial.json"  # written last in a trial's run directory: the trial is finished
 BACKENDS = ("local", "ray")
@@ -42,6 +44,10 @@ def run_sweep(base: TrainConfig, trials: list[Trial], out: Path, workers: int = 
         raise ConfigError(f"backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
     run_on_ray = _ray_runner() if backend == "ray" else None  # fail before writing anything
     out.mkdir(parents=True, exist_ok=True)
+    if backend == "local" and workers > 1:
+        hint = sharing_hint(resolve_device(base.train.device).type, workers)
+        if hint:
+            print(hint, file=sys.stderr)
     run_one = TrialRunner.for_sweep(base, out, eval_samples, data_dir, fid_threshold)
     with tqdm(total=len(trials), desc="sweep", unit="trial", disable=not progress) as bar:
         done = partial(bar.update, 1)
