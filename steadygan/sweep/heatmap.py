@@ -33,10 +33,12 @@ def save_heatmap(results: list[dict[str, Any]], axes: list[tuple[str, list[str]]
                 median[i, j] = statistics.median(values) if values else np.nan
     fig = Figure(figsize=(11, 4.5), layout="constrained")
     FigureCanvasAgg(fig)
-    for ax, grid, title, cmap in ((fig.add_subplot(1, 2, 1), rate, "success rate", "Greens"),
-                                  (fig.add_subplot(1, 2, 2), median, f"median {metric}",
-                                   "viridis_r" if metric == "fid" else "viridis")):
-        image = ax.imshow(grid, cmap=cmap, aspect="auto")
+    # a rate keeps its 0..1 scale: alone, a sweep with no successes drew 0 in mid-green
+    for ax, grid, title, cmap, scale in (
+            (fig.add_subplot(1, 2, 1), rate, "success rate", "Greens", (0.0, 1.0)),
+            (fig.add_subplot(1, 2, 2), median, f"median {metric}",
+             "viridis_r" if metric == "fid" else "viridis", (None, None))):
+        image = ax.imshow(grid, cmap=cmap, aspect="auto", vmin=scale[0], vmax=scale[1])
         fig.colorbar(image, ax=ax)
         ax.set_xticks(range(len(xs)), xs)
         ax.set_yticks(range(len(ys)), ys)
