@@ -34,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
 
     base = TrainConfig.for_data(args.data).with_overrides(
-        [f"data.name={args.data}", f"train.device={args.device}", f"data.dir={args.data_dir or ''}"])
+        [f"train.device={args.device}", f"data.dir={args.data_dir or ''}"])
     with tempfile.TemporaryDirectory() as tmp:
         base_file = Path(tmp) / "base.toml"
         atomic_write_text(base_file, dump_toml(base))

@@ -46,9 +46,11 @@ def main() -> None:
                         help="train nothing: tabulate the trials that have finished")
     args = parser.parse_args()
 
+    # full MNIST trains from --data-dir too (without it: $STEADYGAN_MNIST_DIR or the download)
+    train_dir = [f"data.dir={args.data_dir}"] if args.data == "mnist" and args.data_dir else []
     base = TrainConfig.for_data(args.data).with_overrides(
         [f"train.steps={args.steps}", f"train.device={args.device}", "run.progress=false",
-         *args.set]).validate()
+         *train_dir, *args.set]).validate()
     out = Path(args.out) / args.data
     cells = {}
     trials = []

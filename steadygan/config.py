@@ -168,13 +168,11 @@ class TrainConfig:
 
     @classmethod
     def for_data(cls, name: str) -> "TrainConfig":
-        """The defaults for a data source: 2-D mixtures get their own (MIXTURE_DEFAULTS, and
-        SOURCE_DEFAULTS for one mixture alone)."""
-        cfg = cls()
-        if name not in MIXTURE_SOURCES:
-            return cfg
-        return cfg.with_overrides(MIXTURE_DEFAULTS + SOURCE_DEFAULTS.get(name, [])
-                                  + [f"data.name={name}"])
+        """The defaults for a data source, with data.name set to it: 2-D mixtures get their own
+        (MIXTURE_DEFAULTS, and SOURCE_DEFAULTS for one mixture alone)."""
+        defaults = MIXTURE_DEFAULTS + SOURCE_DEFAULTS.get(name, []) \
+            if name in MIXTURE_SOURCES else []
+        return cls().with_overrides(defaults + [f"data.name={name}"])
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config",
