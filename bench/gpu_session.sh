@@ -5,16 +5,30 @@
 #   stage 1 (about 3 min): CUDA tests, throughput (graph and eager), a step profile, 5 MNIST epochs
 #   stage 2 (about 7 min): graph vs eager quality, the 48 x 3 MNIST sweep, time-boxed
 #   stage 3 (about 4 min): sweep concurrency, 1 and 4 workers and 8 under CUDA MPS, time-boxed
-#   stage 4 (about 5 min): issue #4's MNIST robustness table at full budget, the current controller
+#   stage 4 (about 7 min): issue #4's MNIST robustness table at full budget (ROBUST_STEPS, 30,000
+#     steps of batch 128: the default recipe's live FID was 11.2 at 16,000 on the CPU), 16 trials
+#     under CUDA MPS, time-boxed; rerun it to resume (finished trials are kept while the machine is)
+#   stage 5 (about 5 min): issue #5's time to FID 10, steadygan vs the reference
 #   stage 6 (about 8 min): the CUDA graph tests, one trial profiled, then issue #6's whole 48 x 3
 #     sweep under CUDA MPS with a monitor (GPU use, load, the busiest threads), time-boxed
-#   stage 5 (about 4 min): issue #5's time to FID 10, steadygan vs the reference (the default recipe
-#     needs more than 16,000 steps of batch 128 for it: live FID 11.2 there on the CPU)
+# Measured so far: stage 6 in 392 s on an H200 (the sweep 324 s of it, 12 workers), 2026-11-28.
 set -u
 export PYTHONPATH="$PWD" STEADYGAN_MNIST_DIR="${MNIST:-.gpu_data/mnist}" PYTHONUNBUFFERED=1
 MNIST_DIR="$STEADYGAN_MNIST_DIR"
 mkdir -p "$OUT"
 stage="${1:-1}"
+
+start_mps() {  # NVIDIA's Multi-Process Service: kernels of several processes run side by side
+  if command -v nvidia-cuda-mps-control > /dev/null; then
+    export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps CUDA_MPS_LOG_DIRECTORY=/tmp/mpslog
+    mkdir -p /tmp/mps /tmp/mpslog && nvidia-cuda-mps-control -d && echo "MPS started"
+  else
+    echo "no nvidia-cuda-mps-control here: workers take turns on the GPU"
+  fi
+}
+stop_mps() {
+  if [ -n "${CUDA_MPS_PIPE_DIRECTORY:-}" ]; then echo quit | nvidia-cuda-mps-control; fi
+}
 
 if [ "$stage" = 1 ]; then
   nvidia-smi --query-gpu=name,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
@@ -67,22 +81,22 @@ if [ "$stage" = 3 ]; then
   }
   sweep 1 "${BOX:-70}" /tmp/sw1 > "$OUT/sweep_box.txt"  # one trial after another: the baseline
   sweep 4 "${BOX:-70}" /tmp/sw4 >> "$OUT/sweep_box.txt"
-  if command -v nvidia-cuda-mps-control > /dev/null; then
-    export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps CUDA_MPS_LOG_DIRECTORY=/tmp/mpslog
-    mkdir -p /tmp/mps /tmp/mpslog && nvidia-cuda-mps-control -d && echo "MPS started" >> "$OUT/sweep_box.txt"
-    sweep 8 "${BOX:-70}" /tmp/sw8mps >> "$OUT/sweep_box.txt"
-    echo quit | nvidia-cuda-mps-control
-  else
-    echo "no nvidia-cuda-mps-control here" >> "$OUT/sweep_box.txt"
-    sweep 8 "${BOX:-70}" /tmp/sw8 >> "$OUT/sweep_box.txt"
-  fi
+  start_mps >> "$OUT/sweep_box.txt"
+  sweep 8 "${BOX:-70}" /tmp/sw8 >> "$OUT/sweep_box.txt"
+  stop_mps
 fi
 
 if [ "$stage" = 4 ]; then
-  # lr x beta1 x controller off / on, 5 MNIST epochs at batch 128, one seed, 8 trials side by side
-  ( time timeout "${ROBUST_SECONDS:-300}" python bench/robustness.py --data mnist --steps 2340 \
-      --seeds 0 --workers 8 --device cuda --data-dir "$MNIST_DIR" --out /tmp/robust \
-      --set train.batch_size=128 ) > "$OUT/robustness_mnist.txt" 2>&1
+  # lr x beta1 x controller off / on, full MNIST at batch 128, one seed, 16 trials side by side
+  start_mps > "$OUT/robustness_mnist.txt"
+  ( time timeout "${ROBUST_SECONDS:-420}" python bench/robustness.py --data mnist \
+      --steps "${ROBUST_STEPS:-30000}" --seeds 0 --workers 16 --device cuda \
+      --data-dir "$MNIST_DIR" --out /tmp/robust --set train.batch_size=128 \
+      --set run.eval_every=2500 ) >> "$OUT/robustness_mnist.txt" 2>&1
+  stop_mps
+  python bench/robustness.py --data mnist --seeds 0 --data-dir "$MNIST_DIR" --out /tmp/robust \
+      --steps "${ROBUST_STEPS:-30000}" --device cuda --set train.batch_size=128 \
+      --set run.eval_every=2500 --tabulate-only >> "$OUT/robustness_mnist.txt" 2>&1
   cp /tmp/robust/mnist/results.csv "$OUT/robustness_mnist.csv" 2>/dev/null
 fi
 
@@ -111,10 +125,7 @@ if [ "$stage" = 6 ]; then
       sleep 5; t=$((t + 5))
     done
   }
-  if command -v nvidia-cuda-mps-control > /dev/null; then
-    export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps CUDA_MPS_LOG_DIRECTORY=/tmp/mpslog
-    mkdir -p /tmp/mps /tmp/mpslog && nvidia-cuda-mps-control -d && echo "MPS started" > "$OUT/sweep_full.txt"
-  fi
+  start_mps > "$OUT/sweep_full.txt"
   monitor > "$OUT/monitor.txt" 2>&1 &
   mon=$!
   ( time timeout "${SWEEP_SECONDS:-330}" python -m steadygan sweep --data mnist \
@@ -124,7 +135,7 @@ if [ "$stage" = 6 ]; then
   kill "$mon"
   echo "workers ${WORKERS:-12}: finished $(find /tmp/sweep_full -name trial.json | wc -l) of 144" \
       >> "$OUT/sweep_full.txt"
-  [ -n "${CUDA_MPS_PIPE_DIRECTORY:-}" ] && echo quit | nvidia-cuda-mps-control
+  stop_mps
   cp /tmp/sweep_full/results.csv "$OUT/sweep_full.csv" 2>/dev/null
   python - /tmp/sweep_full "$OUT/sweep_full_trials.csv" <<'PY'
 import json, sys, pathlib
