@@ -33,7 +33,7 @@ stop_mps() {
 if [ "$stage" = 1 ]; then
   nvidia-smi --query-gpu=name,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
   python -c "import torch; print(torch.__version__, torch.cuda.get_device_name())" >> "$OUT/gpu.txt"
-  timeout 150 python -m pytest -q tests/train/test_graphed.py tests/train/test_loop.py \
+  timeout 150 python -m pytest -q tests/train/test_graphed.py tests/train/test_loop.py tests/metrics \
       tests/test_evaluate.py -k "cuda or graph" -p no:cacheprovider > "$OUT/pytest.txt" 2>&1
   echo "pytest rc=$?" >> "$OUT/pytest.txt"
   {
@@ -108,7 +108,8 @@ fi
 if [ "$stage" = 6 ]; then
   nvidia-smi --query-gpu=name,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
   nproc >> "$OUT/gpu.txt"
-  timeout 100 python -m pytest -q tests/train/test_graphed.py -p no:cacheprovider \
+  timeout 100 python -m pytest -q tests/train/test_graphed.py tests/metrics/test_metrics_fid.py \
+      tests/metrics/test_metrics_prdc.py tests/test_evaluate.py -p no:cacheprovider \
       > "$OUT/pytest.txt" 2>&1
   echo "pytest rc=$?" >> "$OUT/pytest.txt"
   # one trial alone, as a sweep worker runs it: where its time goes

@@ -21,24 +21,24 @@ from steadygan.metrics.prdc import prdc
 from steadygan.metrics.reference import Embedding, mnist_reference
 
 NAMES = ("generated images", "reference images")  # how messages name the two sets
-Metric = Callable[[Embedding, Embedding], dict[str, float]]
+Metric = Callable[[Embedding, Embedding, str], dict[str, float]]  # generated, reference, device
 
 
-def _fid(gen: Embedding, ref: Embedding) -> dict[str, float]:
+def _fid(gen: Embedding, ref: Embedding, device: str) -> dict[str, float]:
     return {"fid": fid(gen.features, ref.features, NAMES)}
 
 
-def _kid(gen: Embedding, ref: Embedding) -> dict[str, float]:
+def _kid(gen: Embedding, ref: Embedding, device: str) -> dict[str, float]:
     size = min(1000, len(gen), len(ref))
-    result = kid(gen.features, ref.features, subset_size=size, names=NAMES)
+    result = kid(gen.features, ref.features, subset_size=size, names=NAMES, device=device)
     return {"kid_mean": result.mean, "kid_std": result.std}
 
 
-def _prdc(gen: Embedding, ref: Embedding) -> dict[str, float]:
-    return prdc(ref.features, gen.features, names=NAMES[::-1])._asdict()
+def _prdc(gen: Embedding, ref: Embedding, device: str) -> dict[str, float]:
+    return prdc(ref.features, gen.features, names=NAMES[::-1], device=device)._asdict()
 
 
-def _classes(gen: Embedding, ref: Embedding) -> dict[str, float]:
+def _classes(gen: Embedding, ref: Embedding, device: str) -> dict[str, float]:
     c = class_metrics(gen.proba)
     return {
         "classes_covered": c.classes_covered,
@@ -88,6 +88,6 @@ def evaluate_images(
 
     out: dict[str, float | int] = {}
     for name in names:
-        out.update(METRICS[name](generated, reference))
+        out.update(METRICS[name](generated, reference, device))
     out["n"] = len(images)
     return out

@@ -10,6 +10,7 @@ import warnings
 from typing import NamedTuple
 
 import numpy as np
+import torch
 
 from steadygan.metrics.inputs import MetricInputError, check_same_dim, validate_features
 
@@ -96,13 +97,16 @@ def kid(
     subset_size: int = 1000,
     seed: int = 0,
     names: tuple[str, str] = ("features_a", "features_b"),
+    device: str = "cpu",
 ) -> KID:
     """Kernel inception distance (Binkowski et al. 2018): unbiased MMD^2, cubic polynomial kernel.
 
     k(x, y) = (x.y / D + 1)^3. The estimate is averaged over `subsets` random
     subsets of `subset_size` drawn without replacement from each set; std is
     over subsets. A subset_size larger than either set is cut to the smaller
-    set's size, with a SmallSampleWarning.
+    set's size, with a SmallSampleWarning. The kernels run in float64 torch on
+    `device` (on a GPU when the evaluation is there); the subsets come from numpy's
+    seeded generator on every device.
     """
     a = validate_features(features_a, names[0], min_n=2)
     b = validate_features(features_b, names[1], min_n=2)
@@ -120,14 +124,17 @@ def kid(
         )
     d = a.shape[1]
     rng = np.random.default_rng(seed)
-    mmds = np.empty(subsets)
-    for i in range(subsets):
-        x = a[rng.choice(len(a), m, replace=False)]
-        y = b[rng.choice(len(b), m, replace=False)]
+    picks = [(rng.choice(len(a), m, replace=False), rng.choice(len(b), m, replace=False))
+             for _ in range(subsets)]
+    a_t, b_t = (torch.as_tensor(f, dtype=torch.float64, device=device) for f in (a, b))
+    mmds = torch.empty(subsets, dtype=torch.float64, device=device)
+    for i, (pick_a, pick_b) in enumerate(picks):
+        x = a_t[torch.as_tensor(pick_a, device=device)]
+        y = b_t[torch.as_tensor(pick_b, device=device)]
         k_xx = (x @ x.T / d + 1) ** 3
         k_yy = (y @ y.T / d + 1) ** 3
         k_xy = (x @ y.T / d + 1) ** 3
         # Off-diagonal means of k_xx and k_yy make the estimate unbiased.
-        within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+        within = (k_xx.sum() - k_xx.trace() + k_yy.sum() - k_yy.trace()) / (m * (m - 1))
         mmds[i] = within - 2 * k_xy.mean()
-    return KID(float(mmds.mean()), float(mmds.std()))
+    return KID(mmds.mean().item(), mmds.std(correction=0).item())

@@ -2,6 +2,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 
 from steadygan.metrics.fid import (
     SmallSampleWarning,
@@ -96,3 +97,13 @@ def test_kid_on_whole_sets_equals_the_unbiased_mmd_formula():
     got = kid(x, y, subsets=1, subset_size=m)
     assert got.mean == pytest.approx(xx + yy - 2 * xy, rel=1e-10)
     assert got.std == 0.0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_kid_on_cuda_gives_the_cpu_result():
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(size=(600, 8)), rng.normal(size=(500, 8)) + 0.2
+    args = dict(subsets=10, subset_size=200, seed=3)
+    on_gpu, on_cpu = kid(a, b, device="cuda", **args), kid(a, b, **args)
+    assert on_gpu.mean == pytest.approx(on_cpu.mean, rel=1e-9)
+    assert on_gpu.std == pytest.approx(on_cpu.std, rel=1e-9)

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from steadygan.metrics.inputs import MetricInputError
 from steadygan.metrics.prdc import prdc
@@ -58,3 +59,11 @@ def test_collapsed_fakes_are_precise_but_recall_and_coverage_drop():
 def test_needs_more_samples_than_k():
     with pytest.raises(MetricInputError, match="real_features: 5 samples, .* at least 6"):
         prdc(np.ones((5, 2)), np.ones((10, 2)))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_gives_the_cpu_result():
+    rng = np.random.default_rng(6)
+    real, fake = rng.normal(size=(3000, 16)), rng.normal(size=(2500, 16)) * 1.2
+    assert tuple(prdc(real, fake, device="cuda")) == pytest.approx(tuple(prdc(real, fake)),
+                                                                  abs=1e-3)
