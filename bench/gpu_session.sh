@@ -12,6 +12,7 @@
 #   stage 6 (about 8 min): the CUDA graph tests, one trial profiled, then issue #6's whole 48 x 3
 #     sweep under CUDA MPS with a monitor (GPU use, load, the busiest threads), time-boxed
 # Measured so far: stage 6 in 392 s on an H200 (the sweep 324 s of it, 12 workers), 2026-11-28.
+# At most 8 files come back from $OUT (a ninth, stage 6's compile throughput, was left out once).
 set -u
 export PYTHONPATH="$PWD" STEADYGAN_MNIST_DIR="${MNIST:-.gpu_data/mnist}" PYTHONUNBUFFERED=1
 MNIST_DIR="$STEADYGAN_MNIST_DIR"
@@ -106,11 +107,10 @@ if [ "$stage" = 5 ]; then
 fi
 
 if [ "$stage" = 6 ]; then
-  nvidia-smi --query-gpu=name,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
-  nproc >> "$OUT/gpu.txt"
+  { nvidia-smi --query-gpu=name,memory.total --format=csv; nproc; } > "$OUT/pytest.txt" 2>&1
   timeout 100 python -m pytest -q tests/train/test_graphed.py tests/metrics/test_metrics_fid.py \
       tests/metrics/test_metrics_prdc.py tests/test_evaluate.py -p no:cacheprovider \
-      > "$OUT/pytest.txt" 2>&1
+      >> "$OUT/pytest.txt" 2>&1
   echo "pytest rc=$?" >> "$OUT/pytest.txt"
   # one trial alone, as a sweep worker runs it: where its time goes
   timeout 60 python bench/profile_trial.py --data mnist --data-dir "$MNIST_DIR" --device cuda \
@@ -138,16 +138,7 @@ if [ "$stage" = 6 ]; then
       >> "$OUT/sweep_full.txt"
   stop_mps
   cp /tmp/sweep_full/results.csv "$OUT/sweep_full.csv" 2>/dev/null
-  python - /tmp/sweep_full "$OUT/sweep_full_trials.csv" <<'PY'
-import json, sys, pathlib
-rows = [json.loads(p.read_text()) for p in pathlib.Path(sys.argv[1]).glob("trials/*/trial.json")]
-keys = ["trial", "train_s", "eval_s", "fid", "classes_covered", "success"]
-with open(sys.argv[2], "w") as f:
-    f.write(",".join(keys) + "\n")
-    for r in rows:
-        f.write(",".join(str(r.get(k, "")) for k in keys) + "\n")
-PY
-  tail -n 30 "$(ls -d /tmp/sweep_full/trials/* | head -1)/trial.log" > "$OUT/one_trial_log.txt" 2>&1
+  tail -n 30 "$(ls -d /tmp/sweep_full/trials/* | head -1)/trial.log" >> "$OUT/sweep_full.txt" 2>&1
   if [ "$SECONDS" -lt 430 ]; then  # torch.compile'd G and D at batch 1024: the #5 lever
     timeout 90 python bench/throughput.py --device cuda --batch 1024 --seconds 3 \
         --set train.compile=true > "$OUT/throughput_compile.txt" 2>&1
