@@ -8,7 +8,8 @@
 #   stage 4 (about 7 min): issue #4's MNIST robustness table at full budget (ROBUST_STEPS, 30,000
 #     steps of batch 128: the default recipe's live FID was 11.2 at 16,000 on the CPU), 16 trials
 #     under CUDA MPS, time-boxed; rerun it to resume (finished trials are kept while the machine is)
-#   stage 5 (about 5 min): issue #5's time to FID 10, steadygan vs the reference
+#   stage 5 (about 6 min): issue #5's time to FID 10, steadygan then the reference, 30,000 steps
+#     at most each (the reference alone runs about 4 min of them at 16,000 img/s)
 #   stage 6 (about 8 min): the CUDA graph tests, one trial profiled, then issue #6's whole 48 x 3
 #     sweep under CUDA MPS with a monitor (GPU use, load, the busiest threads), time-boxed
 # Measured so far: stage 6 in 392 s on an H200 (the sweep 324 s of it, 12 workers), 2026-11-28.
@@ -102,7 +103,7 @@ if [ "$stage" = 4 ]; then
 fi
 
 if [ "$stage" = 5 ]; then
-  timeout 330 python bench/quality.py --data mnist --data-dir "$MNIST_DIR" --device cuda --batch 128 \
+  timeout 450 python bench/quality.py --data mnist --data-dir "$MNIST_DIR" --device cuda --batch 128 \
       --target-fid 10 --eval-every 1000 --max-steps 30000 > "$OUT/quality.txt" 2>&1
 fi
 
