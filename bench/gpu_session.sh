@@ -4,14 +4,16 @@
 # Usage (device machine, repo root): OUT=/some/dir MNIST=path/to/mnist bash bench/gpu_session.sh STAGE
 #   stage 1 (about 3 min): CUDA tests, throughput (graph and eager), a step profile, 5 MNIST epochs
 #   stage 2 (about 7 min): graph vs eager quality, the 48 x 3 MNIST sweep, time-boxed
-#   stage 3 (about 4 min): sweep concurrency, 1 and 4 workers and 8 under CUDA MPS, time-boxed
+#   stage 3 (about 4 min): sweep concurrency, time-boxed: 1 worker, 12 taking turns (--mps off),
+#     12 under the sweep's own CUDA MPS
 #   stage 4 (about 7 min): issue #4's MNIST robustness table at full budget (ROBUST_STEPS, 30,000
 #     steps of batch 128: the default recipe's live FID was 11.2 at 16,000 on the CPU), 16 trials
-#     under CUDA MPS, time-boxed; rerun it to resume (finished trials are kept while the machine is)
+#     under the sweep's own CUDA MPS, time-boxed; rerun it to resume (while the machine is warm)
 #   stage 5 (about 6 min): issue #5's time to FID 10, steadygan then the reference, 30,000 steps
 #     at most each (the reference alone runs about 4 min of them at 16,000 img/s)
 #   stage 6 (about 8 min): the CUDA graph tests, one trial profiled, then issue #6's whole 48 x 3
-#     sweep under CUDA MPS with a monitor (GPU use, load, the busiest threads), time-boxed
+#     sweep under the sweep's own CUDA MPS (`--mps auto`, the default; 2026-11-28's run started
+#     the daemon by hand) with a monitor (GPU use, load, the busiest threads), time-boxed
 # Measured so far: stage 6 in 392 s on an H200 (the sweep 324 s of it, 12 workers), 2026-11-28.
 # At most 8 files come back from $OUT (a ninth, stage 6's compile throughput, was left out once).
 set -u
@@ -20,17 +22,6 @@ MNIST_DIR="$STEADYGAN_MNIST_DIR"
 mkdir -p "$OUT"
 stage="${1:-1}"
 
-start_mps() {  # NVIDIA's Multi-Process Service: kernels of several processes run side by side
-  if command -v nvidia-cuda-mps-control > /dev/null; then
-    export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps CUDA_MPS_LOG_DIRECTORY=/tmp/mpslog
-    mkdir -p /tmp/mps /tmp/mpslog && nvidia-cuda-mps-control -d && echo "MPS started"
-  else
-    echo "no nvidia-cuda-mps-control here: workers take turns on the GPU"
-  fi
-}
-stop_mps() {
-  if [ -n "${CUDA_MPS_PIPE_DIRECTORY:-}" ]; then echo quit | nvidia-cuda-mps-control; fi
-}
 
 if [ "$stage" = 1 ]; then
   nvidia-smi --query-gpu=name,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
@@ -72,30 +63,26 @@ if [ "$stage" = 2 ]; then
 fi
 
 if [ "$stage" = 3 ]; then
-  # sweep concurrency: trials finished in a fixed box, 1 and 4 plain workers, then 8 under CUDA MPS
-  sweep() {  # $1 workers, $2 seconds, $3 out
-    ( time timeout "$2" python -m steadygan sweep --data mnist \
+  # sweep concurrency: trials finished in a fixed box
+  sweep() {  # $1 workers, $2 seconds, $3 out, $4 --mps
+    ( time timeout "$2" python -m steadygan sweep --data mnist --mps "$4" \
         --grid train.lr_d=1e-4,3e-4,1e-3,3e-3 --grid train.lr_g=1e-4,3e-4,1e-3,3e-3 \
         --grid train.beta1=0,0.5,0.9 --seeds 3 --epochs 5 --batch-size 128 --workers "$1" \
         --data-dir "$MNIST_DIR" --out "$3" --no-progress ) 2>&1 | tail -4
     echo "workers $1, $2 s: finished $(find "$3" -name eval.json | wc -l) of 144"
     cp "$3/results.csv" "$OUT/$(basename "$3").csv" 2>/dev/null  # per-trial train_s / eval_s
   }
-  sweep 1 "${BOX:-70}" /tmp/sw1 > "$OUT/sweep_box.txt"  # one trial after another: the baseline
-  sweep 4 "${BOX:-70}" /tmp/sw4 >> "$OUT/sweep_box.txt"
-  start_mps >> "$OUT/sweep_box.txt"
-  sweep 8 "${BOX:-70}" /tmp/sw8 >> "$OUT/sweep_box.txt"
-  stop_mps
+  sweep 1 "${BOX:-70}" /tmp/sw1 off > "$OUT/sweep_box.txt"  # one trial after another: the baseline
+  sweep 12 "${BOX:-70}" /tmp/sw12off off >> "$OUT/sweep_box.txt"  # taking turns on the GPU
+  sweep 12 "${BOX:-70}" /tmp/sw12 auto >> "$OUT/sweep_box.txt"  # the sweep's own CUDA MPS
 fi
 
 if [ "$stage" = 4 ]; then
   # lr x beta1 x controller off / on, full MNIST at batch 128, one seed, 16 trials side by side
-  start_mps > "$OUT/robustness_mnist.txt"
   ( time timeout "${ROBUST_SECONDS:-420}" python bench/robustness.py --data mnist \
       --steps "${ROBUST_STEPS:-30000}" --seeds 0 --workers 16 --device cuda \
       --data-dir "$MNIST_DIR" --out /tmp/robust --set train.batch_size=128 \
-      --set run.eval_every=2500 ) >> "$OUT/robustness_mnist.txt" 2>&1
-  stop_mps
+      --set run.eval_every=2500 ) > "$OUT/robustness_mnist.txt" 2>&1
   python bench/robustness.py --data mnist --seeds 0 --data-dir "$MNIST_DIR" --out /tmp/robust \
       --steps "${ROBUST_STEPS:-30000}" --device cuda --set train.batch_size=128 \
       --set run.eval_every=2500 --tabulate-only >> "$OUT/robustness_mnist.txt" 2>&1
@@ -127,17 +114,15 @@ if [ "$stage" = 6 ]; then
       sleep 5; t=$((t + 5))
     done
   }
-  start_mps > "$OUT/sweep_full.txt"
   monitor > "$OUT/monitor.txt" 2>&1 &
   mon=$!
   ( time timeout "${SWEEP_SECONDS:-330}" python -m steadygan sweep --data mnist \
       --grid train.lr_d=1e-4,3e-4,1e-3,3e-3 --grid train.lr_g=1e-4,3e-4,1e-3,3e-3 \
       --grid train.beta1=0,0.5,0.9 --seeds 3 --epochs 5 --batch-size 128 --workers "${WORKERS:-12}" \
-      --data-dir "$MNIST_DIR" --out /tmp/sweep_full --no-progress ) >> "$OUT/sweep_full.txt" 2>&1
+      --data-dir "$MNIST_DIR" --out /tmp/sweep_full --no-progress ) > "$OUT/sweep_full.txt" 2>&1
   kill "$mon"
   echo "workers ${WORKERS:-12}: finished $(find /tmp/sweep_full -name trial.json | wc -l) of 144" \
       >> "$OUT/sweep_full.txt"
-  stop_mps
   cp /tmp/sweep_full/results.csv "$OUT/sweep_full.csv" 2>/dev/null
   tail -n 30 "$(ls -d /tmp/sweep_full/trials/* | head -1)/trial.log" >> "$OUT/sweep_full.txt" 2>&1
   if [ "$SECONDS" -lt 430 ]; then  # torch.compile'd G and D at batch 1024: the #5 lever

@@ -178,6 +178,9 @@ def _add_runner_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("local", "ray"), default="local",
                         help="local: a pool of processes here (default); ray: Ray Tune trials "
                              "(needs steadygan[ray])")
+    parser.add_argument("--mps", choices=("auto", "on", "off"), default="auto",
+                        help="several local workers on one GPU: start CUDA MPS for them, so their "
+                             "kernels run side by side (auto: when it can start; default)")
     parser.add_argument("--samples", type=int, default=10_000, help="samples per evaluation")
     parser.add_argument("--data-dir", help="folder of the MNIST test files (digit evaluations)")
     parser.add_argument("--fid-threshold", type=float, default=10.0,
@@ -190,7 +193,8 @@ def _run_trials(args: argparse.Namespace, base: TrainConfig, trials: list) -> li
     from steadygan.sweep.local import run_sweep
 
     results = run_sweep(base, trials, Path(args.out), args.workers, args.samples, args.data_dir,
-                        args.fid_threshold, progress=not args.no_progress, backend=args.backend)
+                        args.fid_threshold, progress=not args.no_progress, backend=args.backend,
+                        mps=args.mps)
     errors = [r for r in results if "error" in r]
     if errors:
         raise ConfigError(f"{args.command}: trial {errors[0]['trial']}: {errors[0]['error']}")

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from steadygan.atomic import atomic_write_text
 from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig, dump_toml
-from steadygan.sweep.gpu_sharing import sharing_hint
+from steadygan.sweep.gpu_sharing import sharing_gpu
 from steadygan.sweep.grid import Trial
 from steadygan.sweep.trial import execute, stop_with_parent
 from steadygan.train.device import resolve_device
@@ -38,18 +38,19 @@ RAY_HINT = 'the ray backend needs Ray Tune: pip install "steadygan[ray]"'
 
 def run_sweep(base: TrainConfig, trials: list[Trial], out: Path, workers: int = 1,
               eval_samples: int = 10_000, data_dir: str | None = None, fid_threshold: float = 10.0,
-              progress: bool = True, backend: str = "local") -> list[dict[str, Any]]:
-    """Every trial's result dict, in the order of `trials`; also written to out/results.csv."""
+              progress: bool = True, backend: str = "local", mps: str = "auto"
+              ) -> list[dict[str, Any]]:
+    """Every trial's result dict, in the order of `trials`; also written to out/results.csv.
+    mps: whether local workers on one GPU get a CUDA MPS daemon (gpu_sharing.py)."""
     if backend not in BACKENDS:
         raise ConfigError(f"backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
     run_on_ray = _ray_runner() if backend == "ray" else None  # fail before writing anything
     out.mkdir(parents=True, exist_ok=True)
-    if backend == "local" and workers > 1:
-        hint = sharing_hint(resolve_device(base.train.device).type, workers)
-        if hint:
-            print(hint, file=sys.stderr)
     run_one = TrialRunner.for_sweep(base, out, eval_samples, data_dir, fid_threshold)
-    with tqdm(total=len(trials), desc="sweep", unit="trial", disable=not progress) as bar:
+    # Ray hands out GPU shares itself; the local workers get CUDA MPS when they share one GPU
+    gpu = contextlib.nullcontext() if run_on_ray else \
+        sharing_gpu(resolve_device(base.train.device).type, workers, mps)
+    with gpu, tqdm(total=len(trials), desc="sweep", unit="trial", disable=not progress) as bar:
         done = partial(bar.update, 1)
         results = run_on_ray(run_one, trials, workers, base.train.device, out / "ray", done) \
             if run_on_ray else run_locally(run_one, trials, workers, done)
