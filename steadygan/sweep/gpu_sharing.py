@@ -5,7 +5,9 @@ H200 (BENCHMARKS.md), where one trial after another would take about 40 min.
 
 `sharing_gpu` gives a local sweep's workers an MPS daemon of their own when none is running: its
 pipes in a private folder, so no other program's CUDA processes become its clients, and it is
-stopped when the sweep ends (a sweep killed with SIGKILL leaves it idle until `quit`)."""
+stopped when the sweep ends (a sweep killed with SIGKILL leaves it idle until `quit`). On a
+machine with several GPUs the workers are spread over them (`visible_gpus`, `pin_worker_to_gpu`).
+"""
 from __future__ import annotations
 
 import contextlib
@@ -25,6 +27,28 @@ DEFAULT_PIPE_DIRECTORY = "/tmp/nvidia-mps"  # where the daemon puts its pipes wh
 # a CUDA context through the daemon: the daemon starts without error even where its server cannot
 CUDA_PROBE = (sys.executable, "-c", "import torch; torch.zeros(1, device='cuda'); "
                                     "torch.cuda.synchronize()")
+
+
+def visible_gpus(device_name: str) -> list[str]:
+    """The GPUs to spread a sweep's workers over, as CUDA_VISIBLE_DEVICES entries: all of them
+    when there are several and the trials ask for `auto` or `cuda` (no index); else none."""
+    if device_name not in ("auto", "cuda"):
+        return []
+    import torch
+
+    if not torch.cuda.is_available():
+        return []
+    count = torch.cuda.device_count()
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    ids = [d.strip() for d in listed.split(",") if d.strip()][:count] if listed \
+        else [str(i) for i in range(count)]
+    return ids if len(ids) > 1 else []
+
+
+def pin_worker_to_gpu(worker_index: int, gpus: list[str]) -> None:
+    """In a worker, before its first CUDA call: it sees one GPU, the next in turn."""
+    if gpus:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpus[worker_index % len(gpus)]
 
 
 def cuda_mps_running(environ: dict[str, str] | None = None) -> bool:

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from steadygan.atomic import atomic_write_text
 from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig, dump_toml
-from steadygan.sweep.gpu_sharing import sharing_gpu
+from steadygan.sweep.gpu_sharing import pin_worker_to_gpu, sharing_gpu, visible_gpus
 from steadygan.sweep.grid import Trial
 from steadygan.sweep.trial import execute, stop_with_parent
 from steadygan.train.device import resolve_device
@@ -53,7 +53,8 @@ def run_sweep(base: TrainConfig, trials: list[Trial], out: Path, workers: int = 
     with gpu, tqdm(total=len(trials), desc="sweep", unit="trial", disable=not progress) as bar:
         done = partial(bar.update, 1)
         results = run_on_ray(run_one, trials, workers, base.train.device, out / "ray", done) \
-            if run_on_ray else run_locally(run_one, trials, workers, done)
+            if run_on_ray else run_locally(run_one, trials, workers, done,
+                                           visible_gpus(base.train.device))
     write_results(results, out / "results.csv")
     return results
 
@@ -67,13 +68,16 @@ def _ray_runner() -> Callable[..., list[dict[str, Any]]]:
 
 
 def run_locally(run_one: "TrialRunner", trials: list[Trial], workers: int,
-                done: Callable[[], None]) -> list[dict[str, Any]]:
+                done: Callable[[], None], gpus: list[str] | None = None) -> list[dict[str, Any]]:
     """The trials in `workers` long-lived processes (spawned, so each has its own torch and
-    threads, and imports once for all its trials); a thread per worker hands them out."""
+    threads, and imports once for all its trials); a thread per worker hands them out. With
+    several `gpus` (CUDA_VISIBLE_DEVICES entries) each worker keeps to one, in turn."""
     results = []
+    spawn = multiprocessing.get_context("spawn")
+    started = spawn.Value("i", 0)  # workers started so far: the next one's turn among the GPUs
     with _terminate_as_interrupt(), _trial_threads_for_children(), \
-            ProcessPoolExecutor(max(1, workers), mp_context=multiprocessing.get_context("spawn"),
-                                initializer=_worker_start) as processes, \
+            ProcessPoolExecutor(max(1, workers), mp_context=spawn, initializer=_worker_start,
+                                initargs=(started, gpus or [])) as processes, \
             ThreadPoolExecutor(max(1, workers)) as threads:
         in_pool = replace(run_one, pool=processes)
         for result in threads.map(in_pool, trials):
@@ -122,9 +126,12 @@ def _trial_threads_for_children() -> Iterator[None]:
             del os.environ["OMP_NUM_THREADS"]
 
 
-def _worker_start() -> None:
+def _worker_start(started: Any, gpus: list[str]) -> None:
     import torch
 
+    with started.get_lock():
+        index, started.value = started.value, started.value + 1
+    pin_worker_to_gpu(index, gpus)
     torch.set_num_threads(int(_trial_threads()))
     # An idle worker ignores Ctrl-C (the sweep process handles it); a training trial installs its
     # own handler, so it checkpoints and stops, and restores this one when it returns.

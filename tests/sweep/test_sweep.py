@@ -239,8 +239,44 @@ def test_a_trial_whose_parent_is_killed_checkpoints_and_exits(tmp_path):
 def test_sweep_workers_load_their_libraries_with_one_thread_each(monkeypatch):
     """numpy's BLAS reads OMP_NUM_THREADS when it loads, before a worker's own code runs."""
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    spawn = multiprocessing.get_context("spawn")
     with local._trial_threads_for_children(), ProcessPoolExecutor(
-            1, mp_context=multiprocessing.get_context("spawn"),
-            initializer=local._worker_start) as pool:
+            1, mp_context=spawn, initializer=local._worker_start,
+            initargs=(spawn.Value("i", 0), [])) as pool:
         assert pool.submit(os.getenv, "OMP_NUM_THREADS").result() == "1"
     assert "OMP_NUM_THREADS" not in os.environ  # the sweep's own process is left as it was
+
+
+def _visible_gpu_of_a_worker(meeting: str, workers: int) -> tuple[int, str | None]:
+    """Holds this worker until `workers` of them have each taken one task."""
+    Path(meeting, str(os.getpid())).touch()
+    deadline = time.monotonic() + 60
+    while len(os.listdir(meeting)) < workers and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return os.getpid(), os.getenv("CUDA_VISIBLE_DEVICES")
+
+
+def test_sweep_workers_take_turns_among_several_gpus(monkeypatch, tmp_path):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")  # as the sweep's own process saw them
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(3, mp_context=spawn, initializer=local._worker_start,
+                             initargs=(spawn.Value("i", 0), ["0", "1"])) as pool:
+        tasks = [pool.submit(_visible_gpu_of_a_worker, str(tmp_path), 3) for _ in range(3)]
+        seen = dict(task.result() for task in tasks)
+    assert sorted(seen.values()) == ["0", "0", "1"]  # worker 0 -> GPU 0, 1 -> 1, 2 -> 0
+
+
+def test_visible_gpus_are_spread_only_when_there_are_several(monkeypatch):
+    from steadygan.sweep import gpu_sharing
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert gpu_sharing.visible_gpus("auto") == ["0", "1"]
+    assert gpu_sharing.visible_gpus("cuda:1") == []  # an explicit GPU is kept
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5,7,9")  # more listed than the driver sees
+    assert gpu_sharing.visible_gpus("cuda") == ["5", "7"]
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert gpu_sharing.visible_gpus("auto") == []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert gpu_sharing.visible_gpus("auto") == []
