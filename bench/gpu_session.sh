@@ -14,6 +14,8 @@
 #   stage 6 (about 8 min): the CUDA graph tests, one trial profiled, then issue #6's whole 48 x 3
 #     sweep under the sweep's own CUDA MPS (`--mps auto`, the default; 2026-11-28's run started
 #     the daemon by hand) with a monitor (GPU use, load, the busiest threads), time-boxed
+#   stage 7 (about 4 min): the technique ablation on full MNIST, 3 seeds, 5 epochs at batch 128
+#     (docs/evidence.md has it only at the bundled subset's budget, 1 or 2 seeds)
 # Measured so far: stage 6 in 392 s on an H200 (the sweep 324 s of it, 12 workers), 2026-11-28.
 # At most 8 files come back from $OUT (a ninth, stage 6's compile throughput, was left out once).
 set -u
@@ -130,4 +132,11 @@ if [ "$stage" = 6 ]; then
         --set train.compile=true > "$OUT/throughput_compile.txt" 2>&1
   fi
   echo "stage 6 took $SECONDS s" >> "$OUT/sweep_full.txt"
+fi
+
+if [ "$stage" = 7 ]; then
+  ( time timeout "${ABLATE_SECONDS:-300}" python -m steadygan ablate --data mnist --seeds 3 \
+      --epochs 5 --batch-size 128 --workers 12 --data-dir "$MNIST_DIR" --out /tmp/ablate \
+      --no-progress ) > "$OUT/ablation_mnist.txt" 2>&1
+  cp /tmp/ablate/results.csv "$OUT/ablation_mnist.csv" 2>/dev/null
 fi
