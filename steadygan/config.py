@@ -35,17 +35,11 @@ DATA_SOURCES = IMAGE_SOURCES + MIXTURE_SOURCES
 # A 500-step learning-rate warm-up: with the controller, the lr 1e-3 / 1e-2 x beta1 0.9 cells of
 # the robustness grid went from 1/8 to 8/8 on grid25 and 6/8 to 8/8 on ring8 (all cells, 4 seeds:
 # grid25 21/32 -> 27/32, ring8 28/32 -> 29/32); grid25's default cell lost one seed in four.
-# The pace rule counts samples as bunched below 0.8 of the real spread (0.5 for images): at 0.5 it
-# stopped raising grid25's rates while G was still settling onto the grid (a lr-1e-4 start left at
-# 3.4e-4, another at 1.1e-3 with 22 modes, where 1.7e-3 covered all 25). With the controller,
-# grid25 27/32 -> 31/32 and ring8 29/32 -> 32/32 (its slow starts had stalled the same way, at
-# 5e-5 to 1e-4); the default cells now take up to two actions (both rates x 1.5 from step 250,
-# inside the warm-up), and grid25's default cell gained its failing seed.
 MIXTURE_DEFAULTS = ["train.lr_g=1e-3", "train.lr_d=1e-3", "train.batch_size=256",
                     "model.z_dim=2", "model.d_minibatch_std=true",
                     "labels.flip=0", "labels.smooth=0", "model.d_dropout=0",
                     "run.sample_every=500", "run.checkpoint_every=500", "balance.lr_max=2e-3",
-                    "train.lr_warmup_steps=500", "balance.diversity_low=0.8"]
+                    "train.lr_warmup_steps=500"]
 # 25 sharp modes take longer than 8: the default recipe's share of grid25 samples on a mode was
 # still climbing at 12 epochs (54-80 % over four seeds, 25 modes) and levels off near 90 % by
 # 18-20 epochs (two seeds: 92-93 % at 24). ring8 is at 96 % by 12.
@@ -125,7 +119,12 @@ class BalanceSection:
     lr_min: float = 1e-6
     lr_max: float = 4e-4
     pace: bool = True  # also act on G's samples: jumping = momentum too high, bunched = too slow
-    diversity_low: float = 0.5  # smoothed sample spread (relative to real data) counted as bunched
+    # Smoothed sample spread (relative to real data) counted as bunched. At 0.5 the speed-ups
+    # stopped while G was still settling: grid25 starts left at 3.4e-4 or with 22 of 25 modes,
+    # MNIST's lr-1e-5 starts at 1.1e-4. At 0.8, with the controller: grid25 27/32 -> 31/32, ring8
+    # 29/32 -> 32/32; bundled MNIST's grid median FID 35.6 -> 27.8, no cell worse (BENCHMARKS.md).
+    # Default runs take up to two actions (both rates x 1.5 from step 250).
+    diversity_low: float = 0.8
     motion_high: float = 1.0  # smoothed motion between reads (in real spreads) counted as jumping
     beta1_min: float = 0.5  # the momentum rule lowers Adam's beta1 no further than this
 

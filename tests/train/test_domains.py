@@ -26,8 +26,8 @@ def test_mixture_defaults_differ_from_the_image_defaults():
     grid = TrainConfig.for_data("grid25")
     assert (cfg.train.epochs, grid.train.epochs) == (12, 24)
     assert grid.with_overrides(["train.epochs=12", "data.name=ring8"]) == cfg
-    # the pace rule's bunched threshold: 0.8 of the real spread for points, 0.5 for images
-    assert cfg.balance.diversity_low == 0.8 and TrainConfig().balance.diversity_low == 0.5
+    # the pace rule's bunched threshold: 0.8 of the real spread, for points and images alike
+    assert cfg.balance.diversity_low == TrainConfig().balance.diversity_low == 0.8
 
 
 def test_a_ring8_run_writes_scatter_plots_and_mode_metrics(tmp_path):
