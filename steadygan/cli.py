@@ -171,7 +171,9 @@ def _add_shortcuts(parser: argparse.ArgumentParser, flags: list[str]) -> None:
 
 def _add_runner_options(parser: argparse.ArgumentParser) -> None:
     """What sweep and ablate share: how their trials are configured, run and judged."""
-    _add_shortcuts(parser, ["--data", "--epochs", "--steps", "--batch-size", "--device"])
+    # --data-dir as in train (data.dir); the digit evaluations read MNIST's test files from it too
+    _add_shortcuts(parser, ["--data", "--data-dir", "--epochs", "--steps", "--batch-size",
+                            "--device"])
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="SECTION.KEY=VALUE", help="applied to every trial")
     parser.add_argument("--workers", type=int, default=1, help="trials run side by side")
@@ -182,7 +184,6 @@ def _add_runner_options(parser: argparse.ArgumentParser) -> None:
                         help="several local workers on one GPU: start CUDA MPS for them, so their "
                              "kernels run side by side (auto: when it can start; default)")
     parser.add_argument("--samples", type=int, default=10_000, help="samples per evaluation")
-    parser.add_argument("--data-dir", help="folder of the MNIST test files (digit evaluations)")
     parser.add_argument("--fid-threshold", type=float, default=10.0,
                         help="a digit trial succeeds under this domain FID "
                              "(and 10/10 classes, KL < 0.1)")
@@ -192,13 +193,20 @@ def _add_runner_options(parser: argparse.ArgumentParser) -> None:
 def _run_trials(args: argparse.Namespace, base: TrainConfig, trials: list) -> list[dict]:
     from steadygan.sweep.local import run_sweep
 
-    results = run_sweep(base, trials, Path(args.out), args.workers, args.samples, args.data_dir,
+    results = run_sweep(base, trials, Path(args.out), args.workers, args.samples,
+                        _mnist_test_dir(base),
                         args.fid_threshold, progress=not args.no_progress, backend=args.backend,
                         mps=args.mps)
     errors = [r for r in results if "error" in r]
     if errors:
         raise ConfigError(f"{args.command}: trial {errors[0]['trial']}: {errors[0]['error']}")
     return results
+
+
+def _mnist_test_dir(cfg: TrainConfig) -> str | None:
+    """Where digit evaluations find MNIST's test files: data.dir, unless that is a folder of the
+    user's images (then $STEADYGAN_MNIST_DIR, the cache or the download, as everywhere)."""
+    return (cfg.data.dir or None) if cfg.data.name != "folder" else None
 
 
 def _assignments(args: argparse.Namespace) -> list[str]:

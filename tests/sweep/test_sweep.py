@@ -142,6 +142,22 @@ def test_sweep_takes_the_data_shortcut_and_refuses_abbreviated_flags(tmp_path, c
     assert "unrecognized arguments: --data-d" in capsys.readouterr().err
 
 
+def test_sweep_data_dir_is_the_training_folder_and_the_digit_evaluations(tmp_path, monkeypatch):
+    """As in train, --data-dir is data.dir; digits are evaluated against MNIST's test files in it,
+    unless it is a folder of the user's images."""
+    seen = {}
+
+    def record(base, trials, out, workers, samples, eval_dir, *rest, **kwargs):
+        seen[base.data.name] = (base.data.dir, eval_dir)
+        return []
+
+    monkeypatch.setattr(local, "run_sweep", record)
+    for data in ("mnist", "folder"):
+        assert main(["sweep", "--data", data, "--data-dir", str(tmp_path), "--grid",
+                     "train.lr_d=1e-3", "--out", str(tmp_path / data), "--no-progress"]) == 0
+    assert seen == {"mnist": (str(tmp_path), str(tmp_path)), "folder": (str(tmp_path), None)}
+
+
 def _children(pid):
     """Pids whose parent is pid (from /proc; Linux)."""
     kids = []
