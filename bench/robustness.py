@@ -46,8 +46,8 @@ def main() -> None:
                         help="train nothing: tabulate the trials that have finished")
     args = parser.parse_args()
 
-    # full MNIST trains from --data-dir too (without it: $STEADYGAN_MNIST_DIR or the download)
-    train_dir = [f"data.dir={args.data_dir}"] if args.data == "mnist" and args.data_dir else []
+    # --data-dir as in `steadygan sweep`: data.dir (full MNIST trains from it) and the test files
+    train_dir = [f"data.dir={args.data_dir}"] if args.data_dir else []
     base = TrainConfig.for_data(args.data).with_overrides(
         [f"train.steps={args.steps}", f"train.device={args.device}", "run.progress=false",
          *train_dir, *args.set]).validate()

@@ -19,7 +19,10 @@ import tempfile
 from pathlib import Path
 from typing import Iterator, Sequence
 
+import torch
+
 from steadygan.config import ConfigError
+from steadygan.sweep.environ import environ_for_children
 
 MPS_MODES = ("auto", "on", "off")
 MPS_CONTROL = "nvidia-cuda-mps-control"
@@ -29,14 +32,10 @@ CUDA_PROBE = (sys.executable, "-c", "import torch; torch.zeros(1, device='cuda')
                                     "torch.cuda.synchronize()")
 
 
-def visible_gpus(device_name: str) -> list[str]:
+def visible_gpus(device: torch.device) -> list[str]:
     """The GPUs to spread a sweep's workers over, as CUDA_VISIBLE_DEVICES entries: all of them
-    when there are several and the trials ask for `auto` or `cuda` (no index); else none."""
-    if device_name not in ("auto", "cuda"):
-        return []
-    import torch
-
-    if not torch.cuda.is_available():
+    when there are several and the trials' device is CUDA with no index; else none."""
+    if device.type != "cuda" or device.index is not None:
         return []
     count = torch.cuda.device_count()
     listed = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -79,16 +78,10 @@ def sharing_gpu(device_type: str, workers: int, mode: str = "auto",
         return
     print(f"steadygan: started CUDA MPS for {workers} workers on one GPU (stopped at the end)",
           file=sys.stderr)
-    previous = {k: os.environ.get(k) for k in ("CUDA_MPS_PIPE_DIRECTORY", "CUDA_MPS_LOG_DIRECTORY")}
-    os.environ.update(_daemon_env(pipes))
     try:
-        yield
+        with environ_for_children(_daemon_env(pipes)):
+            yield
     finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         _stop_daemon(pipes)
 
 

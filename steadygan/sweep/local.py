@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from steadygan.atomic import atomic_write_text
 from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig, dump_toml
+from steadygan.sweep.environ import environ_for_children
 from steadygan.sweep.gpu_sharing import pin_worker_to_gpu, sharing_gpu, visible_gpus
 from steadygan.sweep.grid import Trial
 from steadygan.sweep.trial import execute, stop_with_parent
@@ -48,13 +49,12 @@ def run_sweep(base: TrainConfig, trials: list[Trial], out: Path, workers: int = 
     out.mkdir(parents=True, exist_ok=True)
     run_one = TrialRunner.for_sweep(base, out, eval_samples, data_dir, fid_threshold)
     # Ray hands out GPU shares itself; the local workers get CUDA MPS when they share one GPU
-    gpu = contextlib.nullcontext() if run_on_ray else \
-        sharing_gpu(resolve_device(base.train.device).type, workers, mps)
+    device = resolve_device(base.train.device)
+    gpu = contextlib.nullcontext() if run_on_ray else sharing_gpu(device.type, workers, mps)
     with gpu, tqdm(total=len(trials), desc="sweep", unit="trial", disable=not progress) as bar:
         done = partial(bar.update, 1)
         results = run_on_ray(run_one, trials, workers, base.train.device, out / "ray", done) \
-            if run_on_ray else run_locally(run_one, trials, workers, done,
-                                           visible_gpus(base.train.device))
+            if run_on_ray else run_locally(run_one, trials, workers, done, visible_gpus(device))
     write_results(results, out / "results.csv")
     return results
 
@@ -112,18 +112,11 @@ def _trial_threads() -> str:
     return os.environ.get("OMP_NUM_THREADS", "1")
 
 
-@contextlib.contextmanager
-def _trial_threads_for_children() -> Iterator[None]:
+def _trial_threads_for_children() -> contextlib.AbstractContextManager[None]:
     """The workers inherit OMP_NUM_THREADS at their start: numpy's BLAS reads it when it loads,
     before any worker code runs (without it each worker's BLAS took every core: on a 16-core GPU
     machine, 16 workers x 16 threads for the evaluations' matrix products)."""
-    previous = os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = _trial_threads()
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ["OMP_NUM_THREADS"]
+    return environ_for_children({"OMP_NUM_THREADS": _trial_threads()})
 
 
 def _worker_start(started: Any, gpus: list[str]) -> None:

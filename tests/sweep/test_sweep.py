@@ -285,14 +285,14 @@ def test_sweep_workers_take_turns_among_several_gpus(monkeypatch, tmp_path):
 def test_visible_gpus_are_spread_only_when_there_are_several(monkeypatch):
     from steadygan.sweep import gpu_sharing
 
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    cuda = torch.device("cuda")  # what train.device auto or cuda resolves to on a GPU machine
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
-    assert gpu_sharing.visible_gpus("auto") == ["0", "1"]
-    assert gpu_sharing.visible_gpus("cuda:1") == []  # an explicit GPU is kept
+    assert gpu_sharing.visible_gpus(cuda) == ["0", "1"]
+    assert gpu_sharing.visible_gpus(torch.device("cuda", 1)) == []  # an explicit GPU is kept
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5,7,9")  # more listed than the driver sees
-    assert gpu_sharing.visible_gpus("cuda") == ["5", "7"]
+    assert gpu_sharing.visible_gpus(cuda) == ["5", "7"]
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
-    assert gpu_sharing.visible_gpus("auto") == []
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert gpu_sharing.visible_gpus("auto") == []
+    assert gpu_sharing.visible_gpus(cuda) == []
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert gpu_sharing.visible_gpus(torch.device("cpu")) == []
