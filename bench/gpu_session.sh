@@ -16,6 +16,8 @@
 #     the daemon by hand) with a monitor (GPU use, load, the busiest threads), time-boxed
 #   stage 7 (about 4 min): the technique ablation on full MNIST, 3 seeds, 5 epochs at batch 128
 #     (docs/evidence.md has it only at the bundled subset's budget, 1 or 2 seeds)
+#   stage 8 (about 9 min): the CUDA graph tests, then stage 4's grid (seed 0, off and on), then
+#     seed 1 with the controller on in the time left (STAGE8_SECONDS in all); rerun to resume
 # Measured so far: stage 6 in 392 s on an H200 (the sweep 324 s of it, 12 workers), 2026-11-28.
 # At most 8 files come back from $OUT (a ninth, stage 6's compile throughput, was left out once).
 set -u
@@ -139,4 +141,29 @@ if [ "$stage" = 7 ]; then
       --epochs 5 --batch-size 128 --workers 12 --data-dir "$MNIST_DIR" --out /tmp/ablate \
       --no-progress ) > "$OUT/ablation_mnist.txt" 2>&1
   cp /tmp/ablate/results.csv "$OUT/ablation_mnist.csv" 2>/dev/null
+fi
+
+if [ "$stage" = 8 ]; then
+  budget="${STAGE8_SECONDS:-570}"
+  { nvidia-smi --query-gpu=name,memory.total --format=csv; nproc; } > "$OUT/pytest.txt" 2>&1
+  timeout 90 python -m pytest -q tests/train/test_graphed.py -p no:cacheprovider \
+      >> "$OUT/pytest.txt" 2>&1
+  echo "pytest rc=$?" >> "$OUT/pytest.txt"
+  robust() {  # $1 seconds, then robustness.py's own arguments
+    local box="$1"; shift
+    [ "$box" -gt 20 ] || { echo "no time left for: $*"; return; }
+    ( time timeout "$box" python bench/robustness.py --data mnist --steps "${ROBUST_STEPS:-30000}" \
+        --workers 16 --device cuda --data-dir "$MNIST_DIR" --out /tmp/robust \
+        --set train.batch_size=128 --set run.eval_every=2500 "$@" ) 2>&1
+  }
+  nvidia-smi dmon -s u -d 10 > "$OUT/gpu_use.txt" 2>&1 &
+  mon=$!
+  robust $((budget - SECONDS - 30)) --seeds 0 > "$OUT/robustness_mnist.txt"
+  robust $((budget - SECONDS - 15)) --seeds 1 --modes auto >> "$OUT/robustness_mnist.txt"
+  kill "$mon"
+  python bench/robustness.py --data mnist --seeds 0 1 --data-dir "$MNIST_DIR" --out /tmp/robust \
+      --steps "${ROBUST_STEPS:-30000}" --device cuda --set train.batch_size=128 \
+      --set run.eval_every=2500 --tabulate-only >> "$OUT/robustness_mnist.txt" 2>&1
+  cp /tmp/robust/mnist/results.csv "$OUT/robustness_mnist.csv" 2>/dev/null
+  echo "stage 8 took $SECONDS s" >> "$OUT/robustness_mnist.txt"
 fi
