@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 from pathlib import Path
 
 from steadygan.config import TrainConfig
@@ -92,4 +93,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM from a time box: the trials are checkpointed
+        print("robustness: interrupted; the same command resumes the unfinished trials",
+              file=sys.stderr)
+        sys.exit(130)

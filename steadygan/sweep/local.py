@@ -48,6 +48,8 @@ def run_sweep(base: TrainConfig, trials: list[Trial], out: Path, workers: int = 
     run_on_ray = _ray_runner() if backend == "ray" else None  # fail before writing anything
     out.mkdir(parents=True, exist_ok=True)
     run_one = TrialRunner.for_sweep(base, out, eval_samples, data_dir, fid_threshold)
+    # a resumed sweep with few trials left starts no idle workers (nor an MPS daemon for none)
+    workers = max(1, min(workers, run_one.unfinished(trials)))
     # Ray hands out GPU shares itself; the local workers get CUDA MPS when they share one GPU
     device = resolve_device(base.train.device)
     gpu = contextlib.nullcontext() if run_on_ray else sharing_gpu(device.type, workers, mps)
@@ -152,6 +154,10 @@ class TrialRunner:
         atomic_write_text(base_file, dump_toml(base))
         return cls(base_file, out / "trials", eval_samples, data_dir,
                    base.data.name in MIXTURE_SOURCES, fid_threshold)
+
+    def unfinished(self, trials: list[Trial]) -> int:
+        """How many of `trials` have no result yet (a rerun skips the others)."""
+        return sum(not (self.trials_dir / t.name / RESULT_FILE).exists() for t in trials)
 
     def __call__(self, trial: Trial) -> dict[str, Any]:
         run = self.trials_dir / trial.name

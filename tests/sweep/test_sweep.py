@@ -296,3 +296,31 @@ def test_visible_gpus_are_spread_only_when_there_are_several(monkeypatch):
     assert gpu_sharing.visible_gpus(cuda) == []
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     assert gpu_sharing.visible_gpus(torch.device("cpu")) == []
+
+
+def test_a_resumed_sweep_starts_only_the_workers_its_unfinished_trials_need(monkeypatch, tmp_path):
+    """Two of three trials finished: one worker, and so no GPU sharing daemon, not eight."""
+    import contextlib
+
+    from steadygan.sweep import local
+    from steadygan.sweep.grid import Trial
+
+    trials = [Trial((f"train.lr_d={lr}",), 0) for lr in (1e-4, 2e-4, 3e-4)]
+    out = tmp_path / "sweep"
+    for trial in trials[:2]:
+        (out / "trials" / trial.name).mkdir(parents=True)
+        (out / "trials" / trial.name / local.RESULT_FILE).write_text('{"trial": "done"}')
+    seen = {}
+
+    def sharing(device_type, workers, mode):
+        seen["sharing"] = workers
+        return contextlib.nullcontext()
+
+    def run_locally(run_one, trials, workers, done, gpus):
+        seen["pool"] = workers
+        return [run_one(t) for t in trials[:2]]
+
+    monkeypatch.setattr(local, "sharing_gpu", sharing)
+    monkeypatch.setattr(local, "run_locally", run_locally)
+    local.run_sweep(TrainConfig(), trials, out, workers=8, progress=False)
+    assert seen == {"sharing": 1, "pool": 1}
