@@ -61,7 +61,7 @@ if [ "$stage" = 2 ]; then
   ( time timeout "${SWEEP_SECONDS:-200}" python -m steadygan sweep --data mnist \
       --grid train.lr_d=1e-4,3e-4,1e-3,3e-3 --grid train.lr_g=1e-4,3e-4,1e-3,3e-3 \
       --grid train.beta1=0,0.5,0.9 --seeds 3 --epochs 5 --batch-size 128 --workers 16 \
-      --data-dir "$MNIST_DIR" --out /tmp/sweep48 --no-progress ) > "$OUT/sweep48.txt" 2>&1
+      --data-dir "$MNIST_DIR" --out /tmp/sweep48 --no-progress --set balance.mode=off ) > "$OUT/sweep48.txt" 2>&1
   echo "finished trials: $(find /tmp/sweep48 -name eval.json | wc -l) of 144" >> "$OUT/sweep48.txt"
   cp /tmp/sweep48/results.csv "$OUT/sweep48.csv" 2>/dev/null
 fi
@@ -72,7 +72,7 @@ if [ "$stage" = 3 ]; then
     ( time timeout "$2" python -m steadygan sweep --data mnist --mps "$4" \
         --grid train.lr_d=1e-4,3e-4,1e-3,3e-3 --grid train.lr_g=1e-4,3e-4,1e-3,3e-3 \
         --grid train.beta1=0,0.5,0.9 --seeds 3 --epochs 5 --batch-size 128 --workers "$1" \
-        --data-dir "$MNIST_DIR" --out "$3" --no-progress ) 2>&1 | tail -4
+        --data-dir "$MNIST_DIR" --out "$3" --no-progress --set balance.mode=off ) 2>&1 | tail -4
     echo "workers $1, $2 s: finished $(find "$3" -name eval.json | wc -l) of 144"
     cp "$3/results.csv" "$OUT/$(basename "$3").csv" 2>/dev/null  # per-trial train_s / eval_s
   }
@@ -123,7 +123,7 @@ if [ "$stage" = 6 ]; then
   ( time timeout "${SWEEP_SECONDS:-330}" python -m steadygan sweep --data mnist \
       --grid train.lr_d=1e-4,3e-4,1e-3,3e-3 --grid train.lr_g=1e-4,3e-4,1e-3,3e-3 \
       --grid train.beta1=0,0.5,0.9 --seeds 3 --epochs 5 --batch-size 128 --workers "${WORKERS:-12}" \
-      --data-dir "$MNIST_DIR" --out /tmp/sweep_full --no-progress ) > "$OUT/sweep_full.txt" 2>&1
+      --data-dir "$MNIST_DIR" --out /tmp/sweep_full --no-progress --set balance.mode=off ) > "$OUT/sweep_full.txt" 2>&1
   kill "$mon"
   echo "workers ${WORKERS:-12}: finished $(find /tmp/sweep_full -name trial.json | wc -l) of 144" \
       >> "$OUT/sweep_full.txt"

@@ -108,7 +108,10 @@ class LabelSection:
 
 @dataclass
 class BalanceSection:
-    mode: str = "off"  # off | auto: the controller moves lr_g / lr_d to keep D's accuracy in band
+    # auto | off: the controller moves lr_g / lr_d to keep D's accuracy in band. On by default: over
+    # the robustness grid (lr 1e-5..1e-2 x beta1 0.5 / 0.9) it succeeds in 79 of 80 trials on ring8,
+    # grid25 and full MNIST (30,000 steps), against 16 of 72 off; default runs take 0 to 2 actions.
+    mode: str = "auto"
     # Below 0.5, not at it: a D at chance is the balance we want, and cutting G's rate there froze
     # grid25 runs with D slowly winning (0.55 -> 0.4, four seeds across the lr x beta1 grid:
     # grid25 7/32 -> 11/32 successes, ring8 26/32 -> 28/32; see BENCHMARKS.md)

@@ -23,14 +23,16 @@ Record = dict[str, Any]
 
 REMEDIES_D_STRONG = [
     "lower train.lr_d (halve it) or raise train.lr_g: D is learning faster than G",
-    "set balance.mode=auto to let the controller do this",
+    "the balance controller does this (balance.mode=auto, the default); if it was on, give it "
+    "room: balance.lr_min / balance.lr_max",
     "keep or raise label noise: labels.flip=0.1, labels.smooth=0.1",
     "more dropout in D (model.d_dropout=0.3) or a smaller D (model.d_width)",
     "a PatchGAN head (model.d_head=patch) or spectral norm (model.d_norm=spectral)",
 ]
 REMEDIES_G_STRONG = [
     "lower train.lr_g or raise train.lr_d: G is learning faster than D",
-    "set balance.mode=auto to let the controller do this",
+    "the balance controller does this (balance.mode=auto, the default); if it was on, give it "
+    "room: balance.lr_min / balance.lr_max",
     "more D steps per G step (train.n_critic=2) or less label noise (labels.flip=0.05)",
 ]
 REMEDIES_COLLAPSE = [

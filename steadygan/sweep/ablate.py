@@ -15,6 +15,7 @@ from steadygan.sweep.grid import Trial
 # technique -> the one change against the baseline (the defaults, or the given config)
 ABLATIONS: dict[str, tuple[str, ...]] = {
     "baseline": (),
+    "no_balance_controller": ("balance.mode=off",),
     "no_dropout_in_d": ("model.d_dropout=0",),
     "no_label_flipping": ("labels.flip=0",),
     "no_soft_labels": ("labels.smooth=0",),

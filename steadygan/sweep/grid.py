@@ -92,3 +92,16 @@ def expand(axes: list[tuple[str, list[str]]], seeds: int,
     if random_points:
         combos = [combo + tuple(point) for combo in combos for point in random_points]
     return [Trial(tuple(combo), seed) for combo in combos for seed in range(seeds)]
+
+
+CONTROLLED_KEYS = ("train.lr_g", "train.lr_d", "train.beta1")  # what the balance controller moves
+
+
+def controller_note(base: TrainConfig, swept: list[str]) -> str | None:
+    """A line for sweeps over the settings the balance controller moves while it is on: such a
+    map shows where the controller copes, not how the raw settings behave."""
+    moved = [k for k in CONTROLLED_KEYS if k in swept]
+    if base.balance.mode != "auto" or not moved or "balance.mode" in swept:
+        return None
+    return (f"steadygan: the balance controller is on and moves {', '.join(moved)} during each "
+            f"trial; --set balance.mode=off maps the settings as given")

@@ -28,7 +28,7 @@ from steadygan.atomic import atomic_write_text
 from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig, dump_toml
 from steadygan.sweep.environ import environ_for_children
 from steadygan.sweep.gpu_sharing import pin_worker_to_gpu, sharing_gpu, visible_gpus
-from steadygan.sweep.grid import Trial
+from steadygan.sweep.grid import Trial, controller_note
 from steadygan.sweep.trial import execute, stop_with_parent
 from steadygan.train.device import resolve_device
 
@@ -46,6 +46,9 @@ def run_sweep(base: TrainConfig, trials: list[Trial], out: Path, workers: int = 
     if backend not in BACKENDS:
         raise ConfigError(f"backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
     run_on_ray = _ray_runner() if backend == "ray" else None  # fail before writing anything
+    note = controller_note(base, [a.partition("=")[0] for t in trials for a in t.assignments])
+    if note:
+        print(note, file=sys.stderr)
     out.mkdir(parents=True, exist_ok=True)
     run_one = TrialRunner.for_sweep(base, out, eval_samples, data_dir, fid_threshold)
     # a resumed sweep with few trials left starts no idle workers (nor an MPS daemon for none)

@@ -324,3 +324,13 @@ def test_a_resumed_sweep_starts_only_the_workers_its_unfinished_trials_need(monk
     monkeypatch.setattr(local, "run_locally", run_locally)
     local.run_sweep(TrainConfig(), trials, out, workers=8, progress=False)
     assert seen == {"sharing": 1, "pool": 1}
+
+
+def test_a_sweep_over_what_the_controller_moves_says_the_controller_is_on():
+    from steadygan.sweep.grid import controller_note
+
+    on, off = TrainConfig(), TrainConfig().with_overrides(["balance.mode=off"])
+    assert "train.lr_d, train.beta1" in controller_note(on, ["train.lr_d", "train.beta1"])
+    assert controller_note(off, ["train.lr_d"]) is None  # the raw rates: nothing to say
+    assert controller_note(on, ["labels.flip"]) is None  # nothing the controller moves
+    assert controller_note(on, ["train.lr_d", "balance.mode"]) is None  # the sweep compares both
