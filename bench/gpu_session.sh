@@ -18,7 +18,8 @@
 #     (docs/evidence.md has it only at the bundled subset's budget, 1 or 2 seeds)
 #   stage 8 (about 9 min): the CUDA graph tests, then stage 4's grid (seed 0, off and on), then
 #     seed 1 with the controller on in the time left (STAGE8_SECONDS in all); rerun to resume
-# Measured so far: stage 6 in 392 s on an H200 (the sweep 324 s of it, 12 workers), 2026-11-28.
+# Measured so far: stage 6 in 392 s on an H200 (the sweep 324 s of it, 12 workers), 2026-11-28;
+# stage 8 in 566 s (seed 0's 16 trials 396 s, seed 1 boxed after 139 s, finished by a rerun in 89 s).
 # At most 8 files come back from $OUT (a ninth, stage 6's compile throughput, was left out once).
 set -u
 export PYTHONPATH="$PWD" STEADYGAN_MNIST_DIR="${MNIST:-.gpu_data/mnist}" PYTHONUNBUFFERED=1
