@@ -19,6 +19,7 @@ from typing import Any, Callable
 import torch
 
 from steadygan.config import ConfigError
+from steadygan.train.compile_fallback import compiled, first_compiled_step
 from steadygan.train.step import (GanState, ema_decay_at, scaled_learning_rates, update_ema,
                                   warmup_factor)
 
@@ -37,6 +38,7 @@ class StepRunner:
         self.state, self.step_fn, self.data, self.to_batch = state, step_fn, data, to_batch
         self.indices, self.window = indices, window
         self.n_critic = state.cfg.train.n_critic
+        self._compile_untried = compiled(state)  # the first step compiles, and may fail
 
     def batch_indices(self, step: int) -> list[torch.Tensor]:
         return [self.indices(step * self.n_critic + i) for i in range(self.n_critic)]
@@ -50,7 +52,12 @@ class StepRunner:
     def _advance(self, indices: list[torch.Tensor], decay: float | torch.Tensor) -> torch.Tensor:
         """The step itself, eager or being recorded: its statistics (not yet in the window)."""
         s = self.state
-        stats = self.step_fn(s, [self.to_batch(self.data[idx]) for idx in indices])
+        reals = [self.to_batch(self.data[idx]) for idx in indices]
+        if self._compile_untried:
+            self._compile_untried = False
+            stats = first_compiled_step(s, lambda: self.step_fn(s, reals))
+        else:
+            stats = self.step_fn(s, reals)
         if s.G_ema is not None:
             update_ema(s.G_ema, s.G, decay)
         return stats

@@ -45,3 +45,40 @@ def test_compile_must_be_a_boolean(tiny_cfg, value):
 
     with pytest.raises(ConfigError, match="train.compile"):
         tiny_cfg.with_overrides([f"train.compile={value}"]).validate()
+
+
+class _FailsInBackward(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("assert_size_stride: expected stride 49==1 at dim=1")
+
+
+class _CompiledGFailingItsFirstBackward(torch.nn.Module):
+    """Stands in for the compiled G seen on an H200: its first backward (the G step's, after D's
+    update of that step) raises."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return _FailsInBackward.apply(self.model(z))
+
+
+def test_a_compile_that_fails_in_the_first_step_falls_back_to_the_uncompiled_run(tiny_cfg,
+                                                                                 monkeypatch,
+                                                                                 capsys):
+    from steadygan.models.dcgan import Generator
+
+    eager = _weights_after(tiny_cfg, 3)  # dropout and bf16 as configured: the exact same run
+    monkeypatch.setattr(torch, "compile", lambda model, **kw: (
+        _CompiledGFailingItsFirstBackward(model) if isinstance(model, Generator) else model))
+    fell_back = _weights_after(tiny_cfg.with_overrides(["train.compile=true"]), 3)
+    for a, b in zip(eager, fell_back):
+        assert torch.equal(a, b)  # D's half-applied update was undone, the RNGs rewound
+    err = capsys.readouterr().err
+    assert "train.compile failed in the first step (RuntimeError: assert_size_stride" in err
