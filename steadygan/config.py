@@ -23,6 +23,7 @@ class ConfigError(ValueError):
 
 
 SUPPORTED_IMAGE_SIZES = (28, 32, 64)
+MEMORY_FORMATS = ("channels_last", "contiguous")  # train.memory_format
 IMAGE_SOURCES = ("bundled", "mnist", "folder", "stacked-mnist")
 MIXTURE_SOURCES = ("ring8", "grid25")  # 2-D points, trained with an MLP G / D pair
 DATA_SOURCES = IMAGE_SOURCES + MIXTURE_SOURCES
@@ -97,6 +98,9 @@ class TrainSection:
     precision: str = "auto"  # auto (bf16 on CUDA and AMX CPUs for images) | fp32 | bf16
     cuda_graph: str = "auto"  # auto (on CUDA, one process) | on | off: replay the step as one graph
     compile: bool = False  # torch.compile G and D (fuses their elementwise work; slow first steps)
+    # channels_last: faster convolutions on CPU (oneDNN) and tensor cores on CUDA; contiguous:
+    # what torch.compile on CUDA may need (torch 2.11's inductor failed with channels_last)
+    memory_format: str = "channels_last"  # channels_last | contiguous
 
 
 @dataclass
@@ -376,6 +380,7 @@ def _check_train(cfg: TrainConfig) -> None:
              "train.device", f"must be auto, cpu, cuda, cuda:N or mps, got '{t.device}'")
     _one_of(t.precision, ("auto", "fp32", "bf16"), "train.precision")
     _one_of(t.cuda_graph, ("auto", "on", "off"), "train.cuda_graph")
+    _one_of(t.memory_format, MEMORY_FORMATS, "train.memory_format")
 
 
 def _check_labels(cfg: TrainConfig) -> None:

@@ -16,6 +16,12 @@ from torch import nn
 
 from steadygan.config import MIXTURE_SOURCES, TrainConfig
 
+def memory_format(cfg: TrainConfig) -> torch.memory_format:
+    """train.memory_format as torch names it (for the models' 4-D weights and the batches)."""
+    return {"channels_last": torch.channels_last,
+            "contiguous": torch.contiguous_format}[cfg.train.memory_format]
+
+
 # A live evaluation returns its metrics and a score (lower is better) that selects best.pt.
 LiveEval = Callable[[np.ndarray], tuple[dict[str, Any], float]]
 
@@ -36,8 +42,9 @@ class ImageDomain:
         return torch.from_numpy(images)
 
     def to_batch(self, stored: torch.Tensor) -> torch.Tensor:
-        """uint8 -> float in [-1, 1], channels_last like the models."""
-        return stored.float().div_(127.5).sub_(1.0).contiguous(memory_format=torch.channels_last)
+        """uint8 -> float in [-1, 1], in the models' memory format."""
+        return stored.float().div_(127.5).sub_(1.0).contiguous(
+            memory_format=memory_format(self.cfg))
 
     def build_models(self) -> tuple[nn.Module, nn.Module]:
         from steadygan.models.dcgan import build_models

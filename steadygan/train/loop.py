@@ -31,7 +31,7 @@ from steadygan.health.monitor import HealthMonitor
 from steadygan.train.best import BestTracker
 from steadygan.train.device import autocast_dtype, resolve_device
 from steadygan.train.distributed import Ranks, rank_seed
-from steadygan.train.domain import domain_for
+from steadygan.train.domain import domain_for, memory_format
 from steadygan.train.rundir import RunDir
 from steadygan.train.graphed import make_step_runner, use_cuda_graph
 from steadygan.train.step import STAT_NAMES, GanState, train_step
@@ -58,9 +58,8 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0,
     """Models, optimizers and noise; `graphed`: the step will be replayed as a CUDA graph."""
     torch.manual_seed(cfg.train.seed)  # model init and dropout draw from the global stream
     G, D = domain_for(cfg).build_models()
-    # channels_last: faster convolutions on CPU (oneDNN) and tensor cores on CUDA
-    G = G.to(device, memory_format=torch.channels_last)
-    D = D.to(device, memory_format=torch.channels_last)
+    G = G.to(device, memory_format=memory_format(cfg))  # train.memory_format says why
+    D = D.to(device, memory_format=memory_format(cfg))
     G_ema = copy.deepcopy(G).eval().requires_grad_(False) if cfg.train.ema else None
     t = cfg.train
     # one kernel for the whole update on CUDA; on CPU the multi-tensor path (the default there is a

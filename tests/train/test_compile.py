@@ -82,3 +82,21 @@ def test_a_compile_that_fails_in_the_first_step_falls_back_to_the_uncompiled_run
         assert torch.equal(a, b)  # D's half-applied update was undone, the RNGs rewound
     err = capsys.readouterr().err
     assert "train.compile failed in the first step (RuntimeError: assert_size_stride" in err
+
+
+def test_contiguous_memory_format_trains_what_channels_last_trains(tiny_cfg):
+    """train.memory_format=contiguous: the combination left to try for torch.compile on CUDA."""
+    cfg = tiny_cfg.with_overrides(["train.precision=fp32", "model.d_dropout=0"])
+    contiguous = cfg.with_overrides(["train.memory_format=contiguous"])
+    state = build_state(contiguous, torch.device("cpu"))
+    conv = next(p for p in state.D.parameters() if p.dim() == 4 and p.shape[1] > 1)
+    assert conv.is_contiguous() and not conv.is_contiguous(memory_format=torch.channels_last)
+    for a, b in zip(_weights_after(cfg, 3), _weights_after(contiguous, 3)):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_memory_format_must_be_one_of_the_two(tiny_cfg):
+    from steadygan.config import ConfigError
+
+    with pytest.raises(ConfigError, match="train.memory_format"):
+        tiny_cfg.with_overrides(["train.memory_format=nhwc"]).validate()
