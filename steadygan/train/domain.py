@@ -16,6 +16,7 @@ from torch import nn
 
 from steadygan.config import MIXTURE_SOURCES, TrainConfig
 
+
 def memory_format(cfg: TrainConfig) -> torch.memory_format:
     """train.memory_format as torch names it (for the models' 4-D weights and the batches)."""
     return {"channels_last": torch.channels_last,
@@ -31,6 +32,7 @@ class ImageDomain:
 
     def __init__(self, cfg: TrainConfig) -> None:
         self.cfg = cfg
+        self.memory_format = memory_format(cfg)
 
     def load(self) -> torch.Tensor:
         """uint8 (N, C, H, W): 4x smaller on the device than float; converted per batch."""
@@ -43,8 +45,7 @@ class ImageDomain:
 
     def to_batch(self, stored: torch.Tensor) -> torch.Tensor:
         """uint8 -> float in [-1, 1], in the models' memory format."""
-        return stored.float().div_(127.5).sub_(1.0).contiguous(
-            memory_format=memory_format(self.cfg))
+        return stored.float().div_(127.5).sub_(1.0).contiguous(memory_format=self.memory_format)
 
     def build_models(self) -> tuple[nn.Module, nn.Module]:
         from steadygan.models.dcgan import build_models
