@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import copy
 import sys
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 
+from steadygan.train.checkpoint import restore, state_dict
 from steadygan.train.step import GanState
 
 
@@ -23,38 +24,16 @@ def compiled(state: GanState) -> bool:
 
 def first_compiled_step(state: GanState, step: Callable[[], torch.Tensor]) -> torch.Tensor:
     """Runs `step` (which changes `state`); on an exception, restores and reruns it uncompiled."""
-    saved = _snapshot(state)
+    saved = copy.deepcopy(state_dict(state, step=0))  # what a checkpoint holds: weights to RNGs
     try:
         return step()
     except Exception as error:  # noqa: BLE001 - whatever compiling raised: train on uncompiled
-        _restore(state, saved)
+        restore(state, saved)
+        for model in (state.G, state.D):
+            model.requires_grad_(True)  # the G step turns D's off for its pass
+            model.zero_grad(set_to_none=True)
         state.G_step, state.D_step = state.G, state.D
         first_line = (str(error).strip().splitlines() or [""])[0]
         print(f"steadygan: train.compile failed in the first step ({type(error).__name__}: "
               f"{first_line[:200]}); training goes on without it", file=sys.stderr)
         return step()
-
-
-def _snapshot(state: GanState) -> dict[str, Any]:
-    saved: dict[str, Any] = {
-        "G": copy.deepcopy(state.G.state_dict()), "D": copy.deepcopy(state.D.state_dict()),
-        "opt_g": copy.deepcopy(state.opt_g.state_dict()),
-        "opt_d": copy.deepcopy(state.opt_d.state_dict()),
-        "noise": state.noise.get_state(), "cpu_rng": torch.get_rng_state()}  # z; dropout
-    if state.device.type == "cuda":  # dropout there, and z when the step is graphed
-        saved["cuda_rng"] = torch.cuda.get_rng_state(state.device)
-    return saved
-
-
-def _restore(state: GanState, saved: dict[str, Any]) -> None:
-    state.G.load_state_dict(saved["G"])
-    state.D.load_state_dict(saved["D"])
-    state.opt_g.load_state_dict(saved["opt_g"])
-    state.opt_d.load_state_dict(saved["opt_d"])
-    for model in (state.G, state.D):
-        model.requires_grad_(True)  # the G step turns D's off for its pass
-        model.zero_grad(set_to_none=True)
-    state.noise.set_state(saved["noise"])
-    torch.set_rng_state(saved["cpu_rng"])
-    if "cuda_rng" in saved:
-        torch.cuda.set_rng_state(saved["cuda_rng"], state.device)

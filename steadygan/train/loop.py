@@ -58,8 +58,8 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0,
     """Models, optimizers and noise; `graphed`: the step will be replayed as a CUDA graph."""
     torch.manual_seed(cfg.train.seed)  # model init and dropout draw from the global stream
     G, D = domain_for(cfg).build_models()
-    G = G.to(device, memory_format=memory_format(cfg))  # train.memory_format says why
-    D = D.to(device, memory_format=memory_format(cfg))
+    layout = memory_format(cfg)  # train.memory_format says why
+    G, D = G.to(device, memory_format=layout), D.to(device, memory_format=layout)
     G_ema = copy.deepcopy(G).eval().requires_grad_(False) if cfg.train.ema else None
     t = cfg.train
     # one kernel for the whole update on CUDA; on CPU the multi-tensor path (the default there is a
