@@ -26,7 +26,9 @@ def reference_steps(cfg: TrainConfig, device: torch.device) -> Iterator[nn.Modul
                              cfg.data.channels)
     dataset = TensorDataset(torch.from_numpy(images).float() / 127.5 - 1.0)
     loader = DataLoader(dataset, batch_size=cfg.train.batch_size, shuffle=True, drop_last=True)
-    netG, netD = build_models(cfg.model, cfg.data.image_size, cfg.data.channels)
+    # plain: G's first layer an nn.ConvTranspose2d, as users write it (steadygan computes it as
+    # the matrix product it is on a 1 x 1 input: same model, same numbers)
+    netG, netD = build_models(cfg.model, cfg.data.image_size, cfg.data.channels, plain=True)
     netG, netD = netG.to(device), netD.to(device)
     criterion = nn.BCEWithLogitsLoss()
     t = cfg.train

@@ -38,15 +38,40 @@ def dcgan_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
+class Projection(nn.ConvTranspose2d):
+    """G's first layer: z (a 1 x 1 map) to a k x k map by a ConvTranspose with a k x k kernel.
+
+    On a 1 x 1 input that transposed convolution is a matrix product, and computed as one it is the
+    same numbers (same parameter, same state dict) in a quarter of the time on CPU: oneDNN took
+    20 ms for its forward and backward at batch 128, the product 5 ms (2026-11-28, fp32)."""
+
+    def __init__(self, z_dim: int, c_out: int, size: int) -> None:
+        super().__init__(z_dim, c_out, size, 1, 0, bias=False)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        w, batch = self.weight, z.shape[0]
+        c_out, k = w.shape[1], w.shape[2]
+        if w.is_contiguous(memory_format=torch.channels_last):  # (z, k, k, c) in memory
+            out = z.reshape(batch, -1) @ w.permute(0, 2, 3, 1).reshape(w.shape[0], -1)
+            return out.view(batch, k, k, c_out).permute(0, 3, 1, 2)  # channels_last, no copy
+        out = z.reshape(batch, -1) @ w.reshape(w.shape[0], -1)
+        return out.view(batch, c_out, k, k)
+
+
 class Generator(nn.Module):
-    def __init__(self, cfg: ModelSection, image_size: int, channels: int) -> None:
+    def __init__(self, cfg: ModelSection, image_size: int, channels: int,
+                 plain: bool = False) -> None:
+        """`plain`: the first layer as users write it, an nn.ConvTranspose2d (the benchmarks'
+        reference loop); the default computes the same layer as a matrix product."""
         super().__init__()
         self.z_dim = cfg.z_dim
         n_up = _doublings(image_size)
         widths = [cfg.g_width * 2 ** (n_up - 1 - i) for i in range(n_up)]
         start = _START_SIZE[image_size]
+        first = (nn.ConvTranspose2d(cfg.z_dim, widths[0], start, 1, 0, bias=False) if plain
+                 else Projection(cfg.z_dim, widths[0], start))
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(cfg.z_dim, widths[0], start, 1, 0, bias=False),
+            first,
             nn.BatchNorm2d(widths[0]), nn.ReLU(True)]
         for c_in, c_out in zip(widths[:-1], widths[1:]):
             layers += [_upsample(c_in, c_out, cfg.g_upsample), nn.BatchNorm2d(c_out), nn.ReLU(True)]
@@ -130,5 +155,6 @@ class Discriminator(nn.Module):
         return out if self.patch else out.view(x.shape[0])
 
 
-def build_models(cfg: ModelSection, image_size: int, channels: int) -> tuple[Generator, Discriminator]:
-    return Generator(cfg, image_size, channels), Discriminator(cfg, image_size, channels)
+def build_models(cfg: ModelSection, image_size: int, channels: int,
+                 plain: bool = False) -> tuple[Generator, Discriminator]:
+    return Generator(cfg, image_size, channels, plain), Discriminator(cfg, image_size, channels)

@@ -53,3 +53,26 @@ def test_extra_layers_add_depth():
     G2, D2 = _models("model.g_extra_layers=2", "model.d_extra_layers=2")
     count = lambda m: sum(isinstance(x, torch.nn.Conv2d) for x in m.modules())
     assert count(G2) == count(G0) + 2 and count(D2) == count(D0) + 2
+
+
+@pytest.mark.parametrize("layout", [torch.channels_last, torch.contiguous_format])
+@pytest.mark.parametrize("size", [28, 64])
+def test_the_first_layer_as_a_matrix_product_is_the_plain_conv_transpose(layout, size):
+    """Same state dict, same outputs and gradients as the nn.ConvTranspose2d users write, and the
+    output keeps the models' memory layout (no copy between layers)."""
+    cfg = TrainConfig().with_overrides([f"data.image_size={size}"]).validate()
+    torch.manual_seed(0)
+    fast, _ = build_models(cfg.model, size, 1)
+    plain, _ = build_models(cfg.model, size, 1, plain=True)
+    plain.load_state_dict(fast.state_dict())  # same keys and shapes: checkpoints load either way
+    fast, plain = fast.to(memory_format=layout), plain.to(memory_format=layout)
+    z = torch.randn(5, 100, 1, 1)
+    layer_out = fast.net[0](z)
+    assert layer_out.is_contiguous(memory_format=layout)
+    torch.testing.assert_close(layer_out, plain.net[0](z), rtol=1e-5, atol=1e-6)
+    # gradients through all of G in float64, where fp32's different summation orders vanish
+    for G in (fast, plain):
+        G.double()(z.view(5, 100).double()).square().mean().backward()
+    torch.testing.assert_close(fast.net[0].weight.grad, plain.net[0].weight.grad,
+                               rtol=1e-9, atol=1e-12)
+    assert type(plain.net[0]) is torch.nn.ConvTranspose2d
