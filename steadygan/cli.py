@@ -232,6 +232,7 @@ def _train(args: argparse.Namespace) -> int:
     from steadygan.train.distributed import Ranks
     from steadygan.train.loop import TrainingDiverged, train
     from steadygan.train.rundir import RunDir
+    from steadygan.train.timing import timing_line
 
     if args.resume:
         if args.config:
@@ -259,6 +260,8 @@ def _train(args: argparse.Namespace) -> int:
     print(f"done: {result.steps} steps in {result.run_dir}  "
           f"(D-acc {0.5 * (rec.get('d_acc_real', 0) + rec.get('d_acc_fake', 0)):.2f}, "
           f"G-acc {rec.get('g_acc', 0):.2f}); samples: {result.run_dir / 'samples' / 'final.png'}")
+    if result.timing:
+        print(timing_line(result.timing))
     return 0
 
 

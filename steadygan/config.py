@@ -101,6 +101,9 @@ class TrainSection:
     # channels_last: faster convolutions on CPU (oneDNN) and tensor cores on CUDA; contiguous:
     # what torch.compile on CUDA may need (torch 2.11's inductor failed with channels_last)
     memory_format: str = "channels_last"  # channels_last | contiguous
+    # CUDA: cuDNN times its algorithms once for each new shape and keeps the fastest (a run's
+    # shapes are fixed, so that happens in the first steps); false: its heuristic choice
+    cudnn_benchmark: bool = True
 
 
 @dataclass

@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 
@@ -82,7 +83,10 @@ def test_resume_with_a_changed_model_is_refused(capsys, trained_run):
 def test_resume_extends_a_finished_run(capsys, trained_run):
     assert main(["train", "--resume", str(trained_run), "--steps", "8", "--no-progress"]) == 0
     assert load_config(trained_run / "config.toml").train.steps == 8
-    assert "done: 8 steps" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "done: 8 steps" in out
+    # and where this stretch's time went (trained_run holds the first few steps)
+    assert re.search(r"^time: [\d.]+ s from step \d to 8: steps \d+ %", out, re.M), out
 
 
 def test_sample_writes_a_grid_and_uint8_npz(trained_run, tmp_path):

@@ -27,6 +27,7 @@ class RunData:
     evals: list[Record] = field(default_factory=list)
     balance: list[Record] = field(default_factory=list)  # controller actions
     rollbacks: list[Record] = field(default_factory=list)  # back to a checkpoint after NaN / Inf
+    timings: list[Record] = field(default_factory=list)  # where each stretch's wall time went
     eval_json: dict[str, Any] | None = None
     samples: list[tuple[int, Path]] = field(default_factory=list)
     final_sample: Path | None = None
@@ -122,7 +123,7 @@ def _read_metrics(run: RunData) -> None:
     if records is None:
         return
     lists = {"train": run.train, "eval": run.evals, "balance": run.balance,
-             "rollback": run.rollbacks}
+             "rollback": run.rollbacks, "timing": run.timings}
     for record in records:
         if not isinstance(record.get("step"), (int, float)):
             continue

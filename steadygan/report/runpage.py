@@ -14,6 +14,7 @@ from steadygan.report.markup import esc, img, page, section, table
 from steadygan.report.plots import Plot, all_plots
 from steadygan.report.rundata import RunData, number
 from steadygan.report.summary import Summary, fmt, live_text, summarize
+from steadygan.train.timing import SECTIONS
 
 MAX_GRIDS = 6  # evenly spaced step grids shown, besides final.png
 _MAX_ACTIONS = 200  # controller actions listed in the table (all of them are marked in the plot)
@@ -39,7 +40,7 @@ def render_run(run: RunData) -> str:
                 still_improving(run.evals)), "diagnoses"),
             section("Training curves", _plots(all_plots(run)), "plots"),
             section("Samples", _samples(run, summary), "samples"),
-            _actions(run), _evaluation(run),
+            _actions(run), _evaluation(run), _timings(run),
             section("Configuration (config.toml)", _config(run), "config")]
     return page(title, "".join(body))
 
@@ -150,6 +151,22 @@ def _evaluation(run: RunData) -> str:
                 if isinstance(v, (int, float, str, bool)) or v is None]
         body = table(("metric", "value"), rows)
     return section("Evaluation (eval.json)", body, "evaluation")
+
+
+def _timings(run: RunData) -> str:
+    """One row per stretch of training (a resumed run has several): seconds and shares."""
+    if not run.timings:
+        return ""
+    parts = ["steps", *SECTIONS]
+    rows = []
+    for t in run.timings:
+        wall = max(number(t, "wall_s"), 1e-9)
+        rows.append([f"{fmt(t.get('from_step'))} - {fmt(t.get('step'))}", f"{wall:.1f}"]
+                    + [f"{number(t, f'{p}_s'):.1f} ({100 * number(t, f'{p}_s') / wall:.0f} %)"
+                       for p in parts])
+    return section("Where the time went",
+                   "<p>Wall seconds of each stretch of training, and their shares.</p>"
+                   + table(["steps", "wall s", *parts], rows), "timing")
 
 
 def _config(run: RunData) -> str:

@@ -35,6 +35,7 @@ from steadygan.train.domain import domain_for, memory_format
 from steadygan.train.rundir import RunDir
 from steadygan.train.graphed import make_step_runner, use_cuda_graph
 from steadygan.train.step import STAT_NAMES, GanState, train_step
+from steadygan.train.timing import LoopTimer
 
 N_FIXED_SAMPLES = 64
 N_FIXED_POINTS = 2500
@@ -50,6 +51,7 @@ class RunResult:
     steps: int
     interrupted: bool = False
     last_record: dict[str, Any] = field(default_factory=dict)
+    timing: dict[str, Any] = field(default_factory=dict)  # where the wall time went (timing.py)
     writer: bool = True  # False in torchrun's processes other than rank 0: they stay quiet
 
 
@@ -178,6 +180,8 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device) -
 
     domain = domain_for(cfg)
     data = domain.load().to(device)  # resident on the device; batches are drawn by index
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = cfg.train.cudnn_benchmark
     n_images = data.shape[0]
     if n_images < cfg.train.batch_size * ranks.world:
         per_process = f" per process x {ranks.world} processes" if ranks.distributed else ""
@@ -209,8 +213,10 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device) -
     result = RunResult(run.path, start, writer=writer)
     last_time, last_step = time.perf_counter(), start
     rollbacks = 0
+    timer = LoopTimer(device, start)
     if not resume:  # a step-0 checkpoint: even an early divergence has somewhere to roll back to
-        _save_checkpoint(state, window, best, health, 0, [run.last_checkpoint], ranks)
+        with timer.section("checkpoints"):
+            _save_checkpoint(state, window, best, health, 0, [run.last_checkpoint], ranks)
         if writer and health.start_clamp is not None:
             run.append_metrics(health.start_clamp)
             c = health.start_clamp
@@ -238,9 +244,10 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device) -
 
             if read_due or stopping:
                 now = time.perf_counter()
-                record = _log_statistics(window, step, order, state, run, health, bar,
-                                         now - last_time, (step - last_step) * cfg.train.batch_size
-                                         * n_critic * ranks.world, ranks)
+                with timer.section("statistics"):
+                    record = _log_statistics(window, step, order, state, run, health, bar,
+                                             now - last_time, (step - last_step)
+                                             * cfg.train.batch_size * n_critic * ranks.world, ranks)
                 last_time, last_step = now, step
                 result.last_record = record
                 # the statistics are averaged over the processes, so all of them decide alike
@@ -251,21 +258,24 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device) -
                             f"with halved learning rates; the last good checkpoint is "
                             f"{run.last_checkpoint} (see {run.diagnoses_path})")
                     rollbacks += 1
-                    step = _roll_back(state, window, run, health, step, bar, ranks)
+                    with timer.section("checkpoints"):
+                        step = _roll_back(state, window, run, health, step, bar, ranks)
                     steps.invalidate()  # the restore replaced the optimizers' state tensors
                     bar.reset(total=total)
                     bar.update(step)
                     last_time, last_step = time.perf_counter(), step
                     continue
             if writer and step % r.sample_every == 0:
-                samples = domain.generate(sampler, z_fixed)
-                domain.save_samples(samples, run.sample_at(step))
-                if tensorboard is not None and samples.ndim == 4:
-                    tensorboard.log_grid(step, make_grid(samples))
+                with timer.section("samples"):
+                    samples = domain.generate(sampler, z_fixed)
+                    domain.save_samples(samples, run.sample_at(step))
+                    if tensorboard is not None and samples.ndim == 4:
+                        tensorboard.log_grid(step, make_grid(samples))
             extra_paths = []
             best_due = best is not None and best.due(step, total)
             if best_due and writer:
-                record, improved = best.evaluate(sampler, step)
+                with timer.section("evaluation"):
+                    record, improved = best.evaluate(sampler, step)
                 run.append_metrics(record)
                 health.observe(record)
                 if improved:
@@ -274,21 +284,32 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device) -
                 extra_paths.append(run.checkpoint_at(step))
             due = step % r.checkpoint_every == 0 or step == total or stopping or bool(extra_paths)
             if due or best_due:  # best_due: only rank 0 knows whether best.pt is due
-                _save_checkpoint(state, window, best, health, step,
-                                 [run.last_checkpoint, *extra_paths] if due else [], ranks)
+                with timer.section("checkpoints"):
+                    _save_checkpoint(state, window, best, health, step,
+                                     [run.last_checkpoint, *extra_paths] if due else [], ranks)
             result.steps = step
             if writer and r.report_every and (step % r.report_every == 0 or step == total):
-                make_report(run.path)
+                with timer.section("reports"):
+                    make_report(run.path)
             if stopping:
                 result.interrupted = True
                 if writer:
+                    _record_timing(timer, step, run, result)
                     bar.write(f"interrupted: checkpoint saved at step {step}; "
                               f"continue with: steadygan train --resume {run.path}")
                 return result
 
     if writer:
-        domain.save_samples(domain.generate(sampler, z_fixed), run.sample_at(None))
+        with timer.section("samples"):
+            domain.save_samples(domain.generate(sampler, z_fixed), run.sample_at(None))
+        _record_timing(timer, total, run, result)
     return result
+
+
+def _record_timing(timer: LoopTimer, step: int, run: RunDir, result: RunResult) -> None:
+    """The run's time split (steps, statistics, samples, ...) into metrics.jsonl and the result."""
+    result.timing = timer.record(step)
+    run.append_metrics(result.timing)
 
 
 def _log_statistics(window: StatsWindow, step: int, order: BatchOrder, state: GanState,

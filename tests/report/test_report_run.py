@@ -51,6 +51,17 @@ def test_finished_run(run, capsys):
     assert "Missing or damaged" not in text
     assert "<pre>[data]" in text and 'name = &quot;bundled&quot;' in text
     assert "No eval.json" in text
+    assert "Where the time went" in text and "<td>0 - 24</td>" in text
+
+
+def test_where_the_time_went_has_a_row_per_stretch(run, capsys):
+    with (run / "metrics.jsonl").open("a") as f:  # a resumed stretch, as the loop writes it
+        f.write(json.dumps({"kind": "timing", "step": 40, "from_step": 24, "wall_s": 10.0,
+                            "steps_s": 7.5, "statistics_s": 0.5, "samples_s": 0.5,
+                            "evaluation_s": 1.0, "checkpoints_s": 0.5, "reports_s": 0.0}) + "\n")
+    text = _report(run, capsys)
+    assert "<td>0 - 24</td>" in text and "<td>24 - 40</td>" in text
+    assert "<td>7.5 (75 %)</td>" in text and "<td>1.0 (10 %)</td>" in text
 
 
 def test_headline_numbers(run, capsys):

@@ -24,6 +24,10 @@ def _metrics(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
+def _train_records(run: Path) -> list[dict]:
+    return [r for r in _metrics(run) if r.get("kind") == "train"]
+
+
 def _assert_same_state(a: Path, b: Path) -> None:
     ca, cb = load_checkpoint(a), load_checkpoint(b)
     assert ca["step"] == cb["step"]
@@ -41,7 +45,7 @@ def test_a_short_run_writes_the_whole_run_directory(tiny_cfg):
     run = result.run_dir
     assert result.steps == 24 and not result.interrupted
     assert (run / "config.toml").is_file()
-    records = _metrics(run)
+    records = _train_records(run)
     assert [r["step"] for r in records] == [4, 8, 12, 16, 20, 24]
     for r in records:
         assert all(math.isfinite(r[k]) for k in STAT_NAMES)
@@ -93,7 +97,7 @@ def test_a_learning_rate_warm_up_shortens_the_first_updates_and_logs_the_set_rat
     assert largest_first_move(10) == pytest.approx(2e-5, rel=0.01)
     # the controller off: its speed-ups would move the set rates too
     run = train(tiny_cfg.with_overrides(["train.lr_warmup_steps=100", "balance.mode=off"])).run_dir
-    assert {(r["lr_g"], r["lr_d"]) for r in _metrics(run)} == {(2e-4, 2e-4)}
+    assert {(r["lr_g"], r["lr_d"]) for r in _train_records(run)} == {(2e-4, 2e-4)}
 
 
 @pytest.mark.parametrize("settings", [
@@ -185,7 +189,8 @@ def test_resume_after_sigkill_ends_with_the_same_state(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     _assert_same_state(reference / "checkpoints/last.pt", killed / "checkpoints/last.pt")
     # the metrics log holds each step once and the same statistics as the uninterrupted run
-    timeless = lambda rs: [{k: v for k, v in r.items() if k not in ("time", "img_per_s")} for r in rs]
+    timeless = lambda rs: [{k: v for k, v in r.items() if k not in ("time", "img_per_s")}
+                           for r in rs if r["kind"] != "timing"]  # wall times: their own test
     assert timeless(_metrics(killed)) == timeless(_metrics(reference))
 
 
@@ -251,3 +256,35 @@ def test_report_every_rewrites_the_html_report_while_training(tiny_cfg):
     run = train(tiny_cfg.with_overrides(["run.report_every=12", "train.steps=12"])).run_dir
     html = (run / "report.html").read_text()
     assert "steadygan report" in html and "data:image/png;base64" in html
+
+
+def test_the_run_records_where_its_time_went(tiny_cfg):
+    """One timing record per stretch of training: the steps and each kind of periodic work, in
+    seconds that add up to the stretch's wall time; a resumed stretch gets its own."""
+    from steadygan.train.timing import SECTIONS, timing_line
+
+    cfg = tiny_cfg.with_overrides(["run.eval_every=12", "run.eval_samples=500"])
+    result = train(cfg)
+    timing = _metrics(result.run_dir)[-1]
+    assert timing == result.timing
+    assert timing["kind"] == "timing" and (timing["from_step"], timing["step"]) == (0, 24)
+    parts = [timing["steps_s"]] + [timing[f"{name}_s"] for name in SECTIONS]
+    assert all(p >= 0 for p in parts) and sum(parts) == pytest.approx(timing["wall_s"], abs=0.01)
+    # what this run did: 6 reads, 2 grids and final.png, 2 live FIDs, 5 checkpoints, no report
+    assert min(timing[f"{name}_s"] for name in SECTIONS if name != "reports") > 0
+    assert timing["reports_s"] == 0
+    assert timing_line(timing).startswith(f"time: {timing['wall_s']:.1f} s from step 0 to 24: steps ")
+
+    resumed = train(cfg.with_overrides(["train.steps=36"]), resume=True)
+    timings = [r for r in _metrics(resumed.run_dir) if r["kind"] == "timing"]
+    assert [(t["from_step"], t["step"]) for t in timings] == [(0, 24), (24, 36)]
+
+
+def test_a_timing_line_names_the_larger_shares():
+    from steadygan.train.timing import timing_line
+
+    record = {"kind": "timing", "step": 1872, "from_step": 0, "wall_s": 100.0, "steps_s": 90.0,
+              "statistics_s": 0.2, "samples_s": 1.8, "evaluation_s": 6.0, "checkpoints_s": 2.0,
+              "reports_s": 0.0}
+    assert timing_line(record) == ("time: 1 min 40 s from step 0 to 1872: steps 90 %, "
+                                   "evaluation 6 %, checkpoints 2 %, samples 2 %")
