@@ -27,18 +27,22 @@ from steadygan.config import TrainConfig  # noqa: E402
 from steadygan.train.device import resolve_device  # noqa: E402
 from steadygan.train.loop import train  # noqa: E402
 from steadygan.train.rundir import RunDir  # noqa: E402
+from steadygan.train.timing import timing_line  # noqa: E402
 
 
-def steadygan_throughput(cfg: TrainConfig, seconds: float, expected_rate: float) -> float:
-    """Run the real `train()` (logging, samples, checkpoints included) and read its own timing."""
+def steadygan_throughput(cfg: TrainConfig, seconds: float,
+                         expected_rate: float) -> tuple[float, dict]:
+    """Run the real `train()` (logging, samples, checkpoints included) and read its own timing:
+    images per second, and the run's timing record (where its wall time went)."""
     steps = max(60, int(expected_rate * seconds / cfg.train.batch_size))
     with tempfile.TemporaryDirectory() as tmp:
         run_cfg = cfg.with_overrides([f"train.steps={steps}", f"run.log_every={max(steps // 10, 1)}",
                                       f"run.out={tmp}/run", "run.progress=false"])
-        records = [r for r in RunDir(train(run_cfg).run_dir).read_metrics()
-                   if r.get("kind") == "train"]
+        result = train(run_cfg)
+        records = [r for r in RunDir(result.run_dir).read_metrics() if r.get("kind") == "train"]
     first, last = records[0], records[-1]  # the first interval holds the warm-up
-    return (last["step"] - first["step"]) * cfg.train.batch_size / (last["time"] - first["time"])
+    rate = (last["step"] - first["step"]) * cfg.train.batch_size / (last["time"] - first["time"])
+    return rate, result.timing
 
 
 def main() -> None:
@@ -55,10 +59,12 @@ def main() -> None:
     cfg = TrainConfig().with_overrides([
         f"train.batch_size={args.batch}", f"data.image_size={args.image_size}",
         f"train.device={device}", *args.overrides]).validate()
-    ref_rates, sg_rates = [], []
+    ref_rates, sg_rates, timings = [], [], []
     for _ in range(args.repeats):
         ref_rates.append(reference_throughput(cfg, device, args.seconds))
-        sg_rates.append(steadygan_throughput(cfg, args.seconds, 2 * ref_rates[-1]))
+        rate, timing = steadygan_throughput(cfg, args.seconds, 2 * ref_rates[-1])
+        sg_rates.append(rate)
+        timings.append(timing)
     ref, sg = statistics.median(ref_rates), statistics.median(sg_rates)
     result = {
         "date": time.strftime("%Y-%m-%d"), "device": _device_name(device),
@@ -73,6 +79,9 @@ def main() -> None:
     print(f"{'reference':<12}{ref:>12.0f}")
     print(f"{'steadygan':<12}{sg:>12.0f}")
     print(f"ratio {sg / ref:.2f}x on {result['device']} (batch {args.batch})")
+    # the whole of steadygan's last run, start-up steps included: what its loop spends besides steps
+    print(f"steadygan's last run: {timing_line(timings[-1])}")
+    result["steadygan_timing"] = {k: v for k, v in timings[-1].items() if k.endswith("_s")}
     print(json.dumps(result))
 
 
