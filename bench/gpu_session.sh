@@ -2,8 +2,9 @@
 # Everything this project checks on a lent GPU, in stages (a 15-minute lease fits two or three);
 # results go to $OUT.
 # Usage (device machine, repo root): OUT=/some/dir MNIST=path/to/mnist bash bench/gpu_session.sh STAGE
-#   stage 1 (about 5 min): CUDA tests, throughput (graph and eager; compiled with contiguous
-#     tensors), a step profile, 5 MNIST epochs
+#   stage 1 (about 6 min): CUDA tests, throughput at batch 128 and 1024 (10 s each, with where
+#     the time went; cuDNN's benchmark off; compiled with contiguous tensors), a step profile,
+#     5 MNIST epochs
 #   stage 2 (about 7 min): graph vs eager quality, the 48 x 3 MNIST sweep, time-boxed
 #   stage 3 (about 4 min): sweep concurrency, time-boxed: 1 worker, 12 taking turns (--mps off),
 #     12 under the sweep's own CUDA MPS
@@ -36,20 +37,19 @@ if [ "$stage" = 1 ]; then
       tests/test_evaluate.py -k "cuda or graph" -p no:cacheprovider > "$OUT/pytest.txt" 2>&1
   echo "pytest rc=$?" >> "$OUT/pytest.txt"
   {
+    # 10 s per measurement: a 3 s run (2026-11-27/28) is mostly its first evaluation, grid and
+    # checkpoints; each run now prints where its time went (its "time:" line)
     for b in 128 1024; do
-      timeout 60 python bench/throughput.py --device cuda --batch "$b" --seconds 3
+      timeout 100 python bench/throughput.py --device cuda --batch "$b" --seconds 10
     done
-    timeout 60 python bench/throughput.py --device cuda --batch 128 --seconds 3 --set train.cuda_graph=off
+    timeout 60 python bench/throughput.py --device cuda --batch 1024 --seconds 5 \
+        --set train.cudnn_benchmark=false  # the default is true since 2026-11-28
     timeout 90 python bench/profile_step.py --batch 128 --batch 1024 --steps 100
     # torch.compile'd G and D inside the graph (fuses BatchNorm / LeakyReLU / dropout): the lever
     # left for 300,000 img/s at batch 1024; compiling takes a minute. With channels_last it failed
     # in the first backward on torch 2.11 (2026-11-28; now it falls back), so contiguous tensors
-    for b in 1024 128; do
-      timeout 150 python bench/throughput.py --device cuda --batch "$b" --seconds 3 \
-          --set train.compile=true --set train.memory_format=contiguous
-    done
-    timeout 60 python bench/throughput.py --device cuda --batch 1024 --seconds 3 \
-        --set train.memory_format=contiguous  # the same without compiling
+    timeout 150 python bench/throughput.py --device cuda --batch 1024 --seconds 5 \
+        --set train.compile=true --set train.memory_format=contiguous
   } > "$OUT/throughput.txt" 2>&1
   ( time timeout 90 python -m steadygan train --data mnist --epochs 5 --batch-size 128 --seed 0 \
       --out /tmp/mnist5 --no-progress --set run.sample_every=500 ) > "$OUT/mnist5.txt" 2>&1

@@ -59,6 +59,8 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0,
                 graphed: bool = False) -> GanState:
     """Models, optimizers and noise; `graphed`: the step will be replayed as a CUDA graph."""
     torch.manual_seed(cfg.train.seed)  # model init and dropout draw from the global stream
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = cfg.train.cudnn_benchmark
     G, D = domain_for(cfg).build_models()
     layout = memory_format(cfg)  # train.memory_format says why
     G, D = G.to(device, memory_format=layout), D.to(device, memory_format=layout)
@@ -180,8 +182,6 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device) -
 
     domain = domain_for(cfg)
     data = domain.load().to(device)  # resident on the device; batches are drawn by index
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = cfg.train.cudnn_benchmark
     n_images = data.shape[0]
     if n_images < cfg.train.batch_size * ranks.world:
         per_process = f" per process x {ranks.world} processes" if ranks.distributed else ""
