@@ -24,10 +24,11 @@ from tqdm.auto import tqdm
 
 from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig
 from steadygan.data.grid import make_grid
-from steadygan.train.checkpoint import (CheckpointError, atomic_save, checkpoint_config,
+from steadygan.train.checkpoint import (CheckpointError, checkpoint_config,
                                         load_checkpoint, rank_streams, restore, rng_state,
                                         state_dict)
 from steadygan.health.monitor import HealthMonitor
+from steadygan.train.checkpoint_writer import CheckpointWriter
 from steadygan.train.best import BestTracker
 from steadygan.train.device import autocast_dtype, resolve_device
 from steadygan.train.distributed import Ranks, rank_seed
@@ -171,11 +172,12 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
     cfg.validate()
     ranks = Ranks.from_env()
     device = resolve_device(cfg.train.device, ranks.local_rank if ranks.distributed else None)
-    with ranks.joined(device):
-        return _train(cfg, resume, ranks, device)
+    with ranks.joined(device), CheckpointWriter() as checkpoints:
+        return _train(cfg, resume, ranks, device, checkpoints)
 
 
-def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device) -> RunResult:
+def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
+           checkpoints: CheckpointWriter) -> RunResult:
     writer = ranks.writer  # the one process that writes the run directory and shows progress
     run = RunDir(ranks.from_writer(lambda: cfg.run.out or str(RunDir.default_path())))
     cfg.run.out = str(run.path)
@@ -216,7 +218,8 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device) -
     timer = LoopTimer(device, start)
     if not resume:  # a step-0 checkpoint: even an early divergence has somewhere to roll back to
         with timer.section("checkpoints"):
-            _save_checkpoint(state, window, best, health, 0, [run.last_checkpoint], ranks)
+            _save_checkpoint(state, window, best, health, 0, [run.last_checkpoint], ranks,
+                             checkpoints)
         if writer and health.start_clamp is not None:
             run.append_metrics(health.start_clamp)
             c = health.start_clamp
@@ -259,6 +262,7 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device) -
                             f"{run.last_checkpoint} (see {run.diagnoses_path})")
                     rollbacks += 1
                     with timer.section("checkpoints"):
+                        checkpoints.wait()  # last.pt is read back: the write must be done
                         step = _roll_back(state, window, run, health, step, bar, ranks)
                     steps.invalidate()  # the restore replaced the optimizers' state tensors
                     bar.reset(total=total)
@@ -286,19 +290,24 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device) -
             if due or best_due:  # best_due: only rank 0 knows whether best.pt is due
                 with timer.section("checkpoints"):
                     _save_checkpoint(state, window, best, health, step,
-                                     [run.last_checkpoint, *extra_paths] if due else [], ranks)
+                                     [run.last_checkpoint, *extra_paths] if due else [], ranks,
+                                     checkpoints)
             result.steps = step
             if writer and r.report_every and (step % r.report_every == 0 or step == total):
                 with timer.section("reports"):
                     make_report(run.path)
             if stopping:
                 result.interrupted = True
+                with timer.section("checkpoints"):
+                    checkpoints.wait()  # saved means on disk before we say so
                 if writer:
                     _record_timing(timer, step, run, result)
                     bar.write(f"interrupted: checkpoint saved at step {step}; "
                               f"continue with: steadygan train --resume {run.path}")
                 return result
 
+    with timer.section("checkpoints"):
+        checkpoints.wait()
     if writer:
         with timer.section("samples"):
             domain.save_samples(domain.generate(sampler, z_fixed), run.sample_at(None))
@@ -396,10 +405,12 @@ def _restore(state: GanState, window: StatsWindow, ckpt: dict[str, Any], ranks: 
 
 
 def _save_checkpoint(state: GanState, window: StatsWindow, best: BestTracker | None,
-                     health: HealthMonitor, step: int, paths: list[Path], ranks: Ranks) -> None:
+                     health: HealthMonitor, step: int, paths: list[Path], ranks: Ranks,
+                     checkpoints: CheckpointWriter) -> None:
     """Rank 0 writes the checkpoint to `paths` (none: nothing to write) unless some statistics
     went non-finite; every process hands it its random streams and logging window first, so that
-    a resume with the same number of processes is exact."""
+    a resume with the same number of processes is exact. The write itself goes on in the
+    background (checkpoint_writer.py)."""
     streams = ranks.gather({"rng": rng_state(state), "stats_window": window.state_dict()})
     finite = all(torch.isfinite(s["stats_window"]["sum"]).all() for s in streams)
     if not (ranks.writer and paths and finite):
@@ -410,8 +421,7 @@ def _save_checkpoint(state: GanState, window: StatsWindow, best: BestTracker | N
         ckpt["ranks"] = streams
     ckpt["best"] = best.state_dict() if best is not None else None
     ckpt["health"] = health.state_dict()
-    for path in paths:
-        atomic_save(ckpt, path)
+    checkpoints.save(ckpt, paths)
 
 
 def _record(window: StatsWindow, step: int, order: BatchOrder, state: GanState,
