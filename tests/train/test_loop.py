@@ -288,3 +288,5 @@ def test_a_timing_line_names_the_larger_shares():
               "reports_s": 0.0}
     assert timing_line(record) == ("time: 1 min 40 s from step 0 to 1872: steps 90 %, "
                                    "evaluation 6 %, checkpoints 2 %, samples 2 %")
+    hours = {**record, "wall_s": 7500.0, "steps_s": 7500.0 - 10.0}
+    assert timing_line(hours) == "time: 2 h 5 min from step 0 to 1872: steps 100 %"  # rest < 0.5 %
