@@ -166,7 +166,8 @@ def _timings(run: RunData) -> str:
                        for p in parts])
     return section("Where the time went",
                    "<p>Wall seconds of each stretch of training, and their shares.</p>"
-                   + table(["steps", "wall s", *parts], rows), "timing")
+                   + table(["stretch (steps)", "wall s", "training steps", *SECTIONS], rows),
+                   "timing")
 
 
 def _config(run: RunData) -> str:
