@@ -22,6 +22,9 @@ from steadygan.models.dcgan import build_models
 def reference_steps(cfg: TrainConfig, device: torch.device) -> Iterator[nn.Module]:
     """Train the plain loop forever, yielding G after every step (the caller times or evaluates)."""
     torch.manual_seed(cfg.train.seed)
+    # as pytorch-examples' DCGAN does (and steadygan's default): set here, so that the order in
+    # which a benchmark runs the two loops in one process does not decide it
+    torch.backends.cudnn.benchmark = True
     images, _ = load_dataset(cfg.data.name, cfg.data.dir or None, cfg.data.image_size,
                              cfg.data.channels)
     dataset = TensorDataset(torch.from_numpy(images).float() / 127.5 - 1.0)
