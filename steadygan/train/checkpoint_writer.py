@@ -1,7 +1,8 @@
 """Checkpoints written beside the training, not in its way.
 
-Serializing a checkpoint and syncing it to disk takes tens of milliseconds (22 ms for the default
-28x28 models on this project's CPU), which on a GPU is several training steps; the loop writes one
+Serializing a checkpoint and syncing it to disk takes tens of milliseconds (46 ms for the default
+28x28 models with their Adam state, 28.8 MiB, on a 2-core CPU; copying it to host memory 9 ms),
+which on a GPU is several training steps; the loop writes one
 every run.checkpoint_every steps and best.pt after each improved live evaluation. So the loop
 only copies the checkpoint to host memory (the training goes on changing the live tensors) and a
 thread writes the copy, atomically as always. One write is in flight at most; the loop waits for
