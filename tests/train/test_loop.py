@@ -230,6 +230,16 @@ checkpoint.atomic_save(load_checkpoint(Path({str(last)!r})), Path({str(last)!r})
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("benchmark", [False, True])
+def test_cudnn_benchmark_follows_the_setting_on_cuda(tiny_cfg, benchmark):
+    from steadygan.train.loop import build_state
+
+    cfg = tiny_cfg.with_overrides([f"train.cudnn_benchmark={str(benchmark).lower()}"])
+    build_state(cfg, torch.device("cuda"))
+    assert torch.backends.cudnn.benchmark is benchmark
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_trains_on_cuda_with_bf16_and_resumes(tiny_cfg):
     cfg = tiny_cfg.with_overrides(["train.device=cuda", "train.precision=auto", "train.steps=12"])
     result = train(cfg)
