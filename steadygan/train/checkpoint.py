@@ -1,6 +1,7 @@
 """Checkpoints: written atomically, holding everything needed to continue bit for bit."""
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,20 @@ def state_dict(s: GanState, step: int) -> dict[str, Any]:
         "opt_d": s.opt_d.state_dict(),
         "rng": rng_state(s),
     }
+
+
+def host_copy(value: Any) -> Any:
+    """A copy of `value` that the training cannot change: every tensor copied to the CPU (a
+    copy even when it is there already), every container and array copied."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {k: host_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [host_copy(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(host_copy(v) for v in value)
+    return copy.deepcopy(value)  # numbers and strings as they are, arrays copied
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -13,14 +13,12 @@ naming the file; the file it was replacing is untouched.
 """
 from __future__ import annotations
 
-import copy
+import contextlib
 import threading
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from steadygan.train.checkpoint import CheckpointError, atomic_save
+from steadygan.train.checkpoint import CheckpointError, atomic_save, host_copy
 
 
 class CheckpointWriter:
@@ -37,11 +35,9 @@ class CheckpointWriter:
     def __exit__(self, exc_type: type | None, *exc: Any) -> None:
         if exc_type is None:
             self.wait()
-        else:
-            try:
-                self.wait()
-            except Exception:  # noqa: BLE001 - the error that is already leaving comes first
-                pass
+            return
+        with contextlib.suppress(Exception):  # the error already leaving comes first
+            self.wait()
 
     def save(self, ckpt: dict[str, Any], paths: list[Path]) -> None:
         """Copy `ckpt` to host memory now; write it to every path in the background."""
@@ -73,16 +69,3 @@ class CheckpointWriter:
                 self._error = exc
                 return
 
-
-def host_copy(value: Any) -> Any:
-    """A copy of `value` that the training cannot change: every tensor copied to the CPU (a
-    copy even when it is there already), every container and array copied."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu", copy=True)
-    if isinstance(value, dict):
-        return {k: host_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [host_copy(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(host_copy(v) for v in value)
-    return copy.deepcopy(value)  # numbers and strings as they are, arrays copied

@@ -8,13 +8,12 @@ again, eagerly: the run is the one `train.compile=false` would have trained.
 """
 from __future__ import annotations
 
-import copy
 import sys
 from typing import Callable
 
 import torch
 
-from steadygan.train.checkpoint import restore, state_dict
+from steadygan.train.checkpoint import host_copy, restore, state_dict
 from steadygan.train.step import GanState
 
 
@@ -24,7 +23,7 @@ def compiled(state: GanState) -> bool:
 
 def first_compiled_step(state: GanState, step: Callable[[], torch.Tensor]) -> torch.Tensor:
     """Runs `step` (which changes `state`); on an exception, restores and reruns it uncompiled."""
-    saved = copy.deepcopy(state_dict(state, step=0))  # what a checkpoint holds: weights to RNGs
+    saved = host_copy(state_dict(state, step=0))  # what a checkpoint holds: weights to RNGs
     try:
         return step()
     except Exception as error:  # noqa: BLE001 - whatever compiling raised: train on uncompiled

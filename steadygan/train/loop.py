@@ -70,8 +70,8 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0,
     # one kernel for the whole update on CUDA and CPU (on this project's CPU a ring8 step took
     # 3.7 ms with it, 4.2 ms with the multi-tensor path, more with the default Python loop over
     # parameters); elsewhere (MPS) the multi-tensor path
-    fused = device.type in ("cuda", "cpu")
-    kernels: dict[str, bool] = {"fused": True} if fused else {"foreach": True}
+    kernels: dict[str, bool] = ({"fused": True} if device.type in ("cuda", "cpu")
+                                else {"foreach": True})
     if graphed:
         kernels["capturable"] = True  # step counts on the device, updated inside the graph
     opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2), **kernels)
@@ -264,8 +264,8 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
                             f"{run.last_checkpoint} (see {run.diagnoses_path})")
                     rollbacks += 1
                     with timer.section("checkpoints"):
-                        checkpoints.wait()  # last.pt is read back: the write must be done
-                        step = _roll_back(state, window, run, health, step, bar, ranks)
+                        step = _roll_back(state, window, run, health, step, bar, ranks,
+                                          checkpoints)
                     steps.invalidate()  # the restore replaced the optimizers' state tensors
                     bar.reset(total=total)
                     bar.update(step)
@@ -308,9 +308,7 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
                               f"continue with: steadygan train --resume {run.path}")
                 return result
 
-    with timer.section("checkpoints"):
-        checkpoints.wait()
-    if writer:
+    if writer:  # the last checkpoint is written meanwhile; train() waits for it
         with timer.section("samples"):
             domain.save_samples(domain.generate(sampler, z_fixed), run.sample_at(None))
         _record_timing(timer, total, run, result)
@@ -354,8 +352,9 @@ def _tensorboard(run: RunDir) -> Any:
 
 
 def _roll_back(state: GanState, window: StatsWindow, run: RunDir, health: HealthMonitor,
-               step: int, bar: tqdm, ranks: Ranks) -> int:
+               step: int, bar: tqdm, ranks: Ranks, checkpoints: CheckpointWriter) -> int:
     """Back to the last good checkpoint with halved learning rates; return its step."""
+    checkpoints.wait()  # last.pt is read back: a write in flight must land first
     ckpt = ranks.from_writer(lambda: load_checkpoint(run.last_checkpoint))
     to_step = _restore(state, window, ckpt, ranks)
     lr_g, lr_d = health.halve_learning_rates()  # on every process: the same halves
