@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 import torch
+from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile
 
 from steadygan.config import TrainConfig
@@ -58,9 +59,14 @@ def main() -> None:
         ms_eager = time_steps(eager, args.steps, first=10)
         print(f"batch {batch}: graph {ms_graph:.3f} ms/step ({batch / ms_graph * 1e3:,.0f} img/s), "
               f"eager {ms_eager:.3f} ms/step ({batch / ms_eager * 1e3:,.0f} img/s)")
+        profiled = 20
         with profile(activities=[ProfilerActivity.CUDA]) as prof:
-            time_steps(eager, 20, first=0)
-        print(prof.key_averages().table(sort_by="self_device_time_total", row_limit=args.top))
+            time_steps(eager, profiled, first=0)
+        averages = prof.key_averages()
+        # at batch 128 most of a replay is a few microseconds per kernel, whatever it computes
+        kernels = sum(e.count for e in averages if e.device_type == DeviceType.CUDA)
+        print(f"batch {batch}: {kernels / profiled:.0f} GPU kernels and copies per eager step")
+        print(averages.table(sort_by="self_device_time_total", row_limit=args.top))
 
 
 if __name__ == "__main__":

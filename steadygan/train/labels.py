@@ -17,12 +17,20 @@ def d_targets(real: bool, batch: int, policy: LabelSection, generator: torch.Gen
     certain. Then soft labels: a target of 1 becomes 1 - s*u and, unless one-sided, a target of 0
     becomes s*u, with u ~ U[0, 1) drawn per image.
     """
-    hard = torch.full((batch,), 1.0 if real else 0.0, device=device)
+    # Few kernels: at batch 128 on a GPU each costs about as much as a small convolution.
+    says_real: torch.Tensor | bool = real  # the hard label, after flipping
     if policy.flip > 0:
-        flipped = torch.rand(batch, generator=generator, device=device) < policy.flip
-        hard = torch.where(flipped, 1.0 - hard, hard)
+        u = torch.rand(batch, generator=generator, device=device)
+        says_real = u >= policy.flip if real else u < policy.flip
+    high: torch.Tensor | float = 1.0
+    low: torch.Tensor | float = 0.0
     if policy.smooth > 0:
         noise = policy.smooth * torch.rand(batch, generator=generator, device=device)
-        smoothed = torch.where(hard > 0.5, hard - noise, hard if policy.one_sided else noise)
-        return smoothed
-    return hard
+        high = 1.0 - noise
+        low = 0.0 if policy.one_sided else noise
+    if isinstance(says_real, torch.Tensor):
+        return torch.where(says_real, high, low)
+    target = high if says_real else low
+    if isinstance(target, torch.Tensor):
+        return target
+    return torch.full((batch,), target, device=device)

@@ -103,14 +103,22 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
     grad_norm_g = _grad_norm(s.G)
     s.opt_g.step()
 
-    real_logits, fake_logits, g_logits = (x.detach().float() for x in (real_logits, fake_logits, g_logits))
-    return torch.stack([
-        loss_d.detach(), loss_g.detach(),
-        torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(),
-        (real_logits > 0).float().mean(), (fake_logits < 0).float().mean(),
-        (g_logits > 0).float().mean(),  # G "accuracy": share of its fakes D calls real
-        grad_norm_d, grad_norm_g,
-    ])
+    return step_statistics(loss_d, loss_g, real_logits, fake_logits, g_logits,
+                           grad_norm_d, grad_norm_g)
+
+
+def step_statistics(loss_d: torch.Tensor, loss_g: torch.Tensor, real_logits: torch.Tensor,
+                    fake_logits: torch.Tensor, g_logits: torch.Tensor, grad_norm_d: torch.Tensor,
+                    grad_norm_g: torch.Tensor) -> torch.Tensor:
+    """The STAT_NAMES values of one step, as one tensor. Written in few kernels (12 instead of
+    17 under bf16): at batch 128 on a GPU each costs about as much as a small convolution."""
+    logits = torch.stack([real_logits, fake_logits, g_logits]).detach().float().flatten(1)
+    d_of = torch.sigmoid(logits[:2]).mean(1)  # D(x), D(G(z))
+    says_real = (logits > 0).float().mean(1)  # G's "accuracy" is the share of fakes D calls real
+    d_acc_fake = (logits[1] < 0).float().mean()  # not 1 - says_real[1]: a logit of 0 is neither
+    scalars = torch.stack([loss_d, loss_g, grad_norm_d, grad_norm_g]).detach()
+    return torch.cat([scalars[:2], d_of, says_real[:1], d_acc_fake.view(1), says_real[2:],
+                      scalars[2:]])
 
 
 def _grad_norm(model: nn.Module) -> torch.Tensor:

@@ -33,6 +33,23 @@ def test_soft_labels_ranges_two_sided_and_one_sided():
     assert d_targets(True, N, one, _gen()).min() >= 0.9
 
 
+def test_flipped_labels_are_smoothed_as_their_new_side():
+    """Flip first, then smooth: a flipped real is a fake target (0, or s*u two-sided) and a
+    flipped fake a real one (1 - s*u)."""
+    for one_sided in (True, False):
+        policy = LabelSection(flip=0.3, smooth=0.1, one_sided=one_sided)
+        real, fake = d_targets(True, N, policy, _gen()), d_targets(False, N, policy, _gen(1))
+        assert real.dtype == fake.dtype == torch.float32 and real.shape == fake.shape == (N,)
+        for targets, share_high in ((real, 0.7), (fake, 0.3)):
+            high, low = targets[targets >= 0.9], targets[targets < 0.9]
+            assert abs(len(high) / N - share_high) < 0.005
+            assert high.max() <= 1.0 and abs(high.mean().item() - 0.95) < 0.002
+            if one_sided:
+                assert torch.all(low == 0)
+            else:
+                assert low.max() <= 0.1 and abs(low.mean().item() - 0.05) < 0.002
+
+
 def test_targets_are_pure_functions_of_the_seed():
     policy = LabelSection(flip=0.1, smooth=0.1, one_sided=False)
     assert torch.equal(d_targets(True, 100, policy, _gen(5)), d_targets(True, 100, policy, _gen(5)))
