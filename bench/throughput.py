@@ -22,9 +22,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reference import reference_throughput  # noqa: E402
+from work import matmul_flops_per_second, step_flops_per_image  # noqa: E402
 
 from steadygan.config import TrainConfig  # noqa: E402
-from steadygan.train.device import resolve_device  # noqa: E402
+from steadygan.train.device import autocast_dtype, resolve_device  # noqa: E402
 from steadygan.train.loop import train  # noqa: E402
 from steadygan.train.rundir import RunDir  # noqa: E402
 from steadygan.train.timing import timing_line  # noqa: E402
@@ -75,10 +76,24 @@ def main() -> None:
     }
     if device.type == "cuda":
         result["peak_gpu_alloc_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    # after the loops, so that neither measurement disturbs them
+    work = step_flops_per_image(cfg, device)
+    dtype = autocast_dtype(cfg.train, device) or torch.float32
+    peak = matmul_flops_per_second(device, dtype)
+    result.update({"mflop_per_image": round(work / 1e6, 1),
+                   "reference_gflop_s": round(ref * work / 1e9, 1),
+                   "steadygan_gflop_s": round(sg * work / 1e9, 1),
+                   "matmul_dtype": str(dtype).removeprefix("torch."),
+                   "matmul_gflop_s": round(peak / 1e9, 1)})
     print(f"{'loop':<12}{'images/s':>12}")
     print(f"{'reference':<12}{ref:>12.0f}")
     print(f"{'steadygan':<12}{sg:>12.0f}")
     print(f"ratio {sg / ref:.2f}x on {result['device']} (batch {args.batch})")
+    # a compute-bound loop's ceiling: the device's own rate for a large matrix product
+    print(f"work: {work / 1e6:.0f} MFLOP per image (the convolutions and matrix products of a "
+          f"step); reference {ref * work / 1e9:,.0f} GFLOP/s, steadygan {sg * work / 1e9:,.0f} "
+          f"GFLOP/s; a large {result['matmul_dtype']} matrix product here: {peak / 1e9:,.0f} "
+          f"GFLOP/s, {peak / (ref * work):.2f}x the reference's rate")
     # the whole of steadygan's last run, start-up steps included: what its loop spends besides steps
     print(f"steadygan's last run: {timing_line(timings[-1])}")
     result["steadygan_timing"] = {k: v for k, v in timings[-1].items() if k.endswith("_s")}
