@@ -4,7 +4,8 @@
 # Usage (device machine, repo root): OUT=/some/dir MNIST=path/to/mnist bash bench/gpu_session.sh STAGE
 #   stage 1 (about 7 min): CUDA tests, throughput at batch 128 and 1024 (10 s each, with where
 #     the time went; cuDNN's benchmark off; compiled with contiguous tensors), step profiles
-#     (default, fp32, contiguous: device time per step and kernels per step), 5 MNIST epochs
+#     (default, fp32, contiguous, two CUDA streams: device time and kernels per step), 5 MNIST
+#     epochs
 #   stage 2 (about 7 min): graph vs eager quality, the 48 x 3 MNIST sweep, time-boxed
 #   stage 3 (about 4 min): sweep concurrency, time-boxed: 1 worker, 12 taking turns (--mps off),
 #     12 under the sweep's own CUDA MPS
@@ -52,6 +53,11 @@ if [ "$stage" = 1 ]; then
         --set train.precision=fp32
     timeout 60 python bench/profile_step.py --batch 128 --batch 1024 --steps 100 --top 8 \
         --set train.memory_format=contiguous
+    # D's real batch on a second CUDA stream, beside G's forward pass (not yet measured)
+    timeout 60 python bench/profile_step.py --batch 128 --batch 1024 --steps 100 --top 8 \
+        --set train.cuda_streams=2
+    timeout 60 python bench/throughput.py --device cuda --batch 128 --seconds 5 \
+        --set train.cuda_streams=2
     # torch.compile'd G and D inside the graph (fuses BatchNorm / LeakyReLU / dropout): the lever
     # left for 300,000 img/s at batch 1024; compiling takes a minute. With channels_last it failed
     # in the first backward on torch 2.11 (2026-11-28; now it falls back), so contiguous tensors

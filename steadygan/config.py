@@ -104,6 +104,10 @@ class TrainSection:
     # CUDA: cuDNN times its algorithms once for each new shape and keeps the fastest (a run's
     # shapes are fixed, so that happens in the first steps); false: its heuristic choice
     cudnn_benchmark: bool = True
+    # CUDA: 2 runs D on the real batch on a second stream, beside G's forward pass (and their
+    # backward passes beside each other); at batch 128 a step is hundreds of small kernels that
+    # leave most of the GPU idle one after another. 1: one stream. Not yet measured on a GPU
+    cuda_streams: int = 1
 
 
 @dataclass
@@ -384,6 +388,7 @@ def _check_train(cfg: TrainConfig) -> None:
     _one_of(t.precision, ("auto", "fp32", "bf16"), "train.precision")
     _one_of(t.cuda_graph, ("auto", "on", "off"), "train.cuda_graph")
     _one_of(t.memory_format, MEMORY_FORMATS, "train.memory_format")
+    _require(t.cuda_streams in (1, 2), "train.cuda_streams", f"must be 1 or 2, got {t.cuda_streams}")
 
 
 def _check_labels(cfg: TrainConfig) -> None:

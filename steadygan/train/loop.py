@@ -82,6 +82,8 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0,
         torch.manual_seed(rank_seed(t.seed, rank))
     state = GanState(cfg, G, D, G_ema, opt_g, opt_d, noise, device,
                      autocast_dtype(t, device, cfg.data.name not in MIXTURE_SOURCES), graphed)
+    if device.type == "cuda" and t.cuda_streams == 2:  # D's real batch beside G's forward pass
+        state.side_stream = torch.cuda.Stream(device)
     if t.compile:  # compiled views for the step alone: sampling and evaluation stay eager
         state.G_step = torch.compile(G, dynamic=False)
         state.D_step = torch.compile(D, dynamic=False)

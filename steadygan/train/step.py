@@ -41,6 +41,8 @@ class GanState:
     # what the step calls: the models themselves, or torch.compile'd views sharing their weights
     G_step: Callable[[torch.Tensor], torch.Tensor] | None = None
     D_step: Callable[[torch.Tensor], torch.Tensor] | None = None
+    # a second CUDA stream for D's real batch (train.cuda_streams=2); None: one stream
+    side_stream: torch.cuda.Stream | None = None
 
     def __post_init__(self) -> None:
         self.G_step = self.G_step or self.G
@@ -51,6 +53,24 @@ class GanState:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.autocast_dtype,
                               cache_enabled=not self.graphed)
+
+    @contextlib.contextmanager
+    def beside(self, enabled: bool = True) -> Iterator[None]:
+        """Work queued in the block goes to the side stream, after all the current stream holds;
+        what the current stream gets next runs beside it until `join()`. Without a side stream
+        (CPU, or train.cuda_streams=1) a plain block. Autograd runs each backward kernel on its
+        forward kernel's stream, so the block's backward pass runs beside the rest's too."""
+        if self.side_stream is None or not enabled:
+            yield
+            return
+        self.side_stream.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(self.side_stream):
+            yield
+
+    def join(self) -> None:
+        """The current stream waits for the side stream's work."""
+        if self.side_stream is not None:
+            torch.cuda.current_stream(self.device).wait_stream(self.side_stream)
 
     @property
     def step_noise(self) -> torch.Generator | None:
@@ -68,19 +88,26 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
     for i, real in enumerate(real_batches):
         batch = real.shape[0]
         last = i == len(real_batches) - 1
-        # The last fake batch is reused by the G step (as in pytorch-examples), so keep its graph.
-        with s.autocast(), torch.set_grad_enabled(last):
-            fake = s.G_step(s.sample_z(batch))
+        z = s.sample_z(batch)
         real_t = d_targets(True, batch, labels, s.step_noise, s.device)
         fake_t = d_targets(False, batch, labels, s.step_noise, s.device)
-
-        # (1) D on the real batch and (2) D on a separate fake batch
         s.opt_d.zero_grad(set_to_none=True)
         real.requires_grad_(t.r1_gamma > 0)
+        separate = t.d_batches == "separate"  # "mixed": one D batch, so BatchNorm sees both
+
+        # (1) D on the real batch (on CUDA with train.cuda_streams=2: beside G's forward pass)
+        with s.beside(separate), s.autocast():
+            real_logits = s.D_step(real) if separate else None
+        # The last fake batch is reused by the G step (as in pytorch-examples), so keep its graph.
+        with s.autocast(), torch.set_grad_enabled(last):
+            fake = s.G_step(z)
+        s.join()  # D's BatchNorm running statistics: the real batch's update comes first
+
+        # (2) D on a separate fake batch
         with s.autocast():
-            if t.d_batches == "separate":
-                real_logits, fake_logits = s.D_step(real), s.D_step(fake.detach())
-            else:  # "mixed": one batch, so BatchNorm statistics see both
+            if separate:
+                fake_logits = s.D_step(fake.detach())
+            else:
                 real_logits, fake_logits = s.D_step(torch.cat([real, fake.detach()])).split(batch)
         loss_d = (discriminator_loss(real_logits, real_t, t.loss)
                   + discriminator_loss(fake_logits, fake_t, t.loss))

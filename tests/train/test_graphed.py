@@ -55,6 +55,13 @@ def test_cli_refuses_cuda_graph_on_without_cuda(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+def test_cuda_streams_setting_is_checked_and_one_stream_on_cpu():
+    with pytest.raises(ConfigError, match="train.cuda_streams: must be 1 or 2, got 3"):
+        TrainConfig().with_overrides(["train.cuda_streams=3"]).validate()
+    cfg = TrainConfig.for_data("ring8").with_overrides(["train.cuda_streams=2"]).validate()
+    assert build_state(cfg, torch.device("cpu")).side_stream is None
+
+
 # ---- CUDA ---------------------------------------------------------------------------------------
 
 def _runner(kind: type, cfg: TrainConfig):
@@ -96,6 +103,34 @@ def test_graph_replays_compute_what_the_eager_steps_compute(extra):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
     assert eager.window.count == graphed.window.count == 20
     torch.testing.assert_close(eager.window.sum, graphed.window.sum, rtol=1e-4, atol=1e-4)
+
+
+@cuda
+@pytest.mark.parametrize("kind", [StepRunner, GraphedStepRunner])
+@pytest.mark.parametrize("data", ["ring8", "bundled"])
+def test_a_second_stream_computes_what_one_stream_computes(kind, data, monkeypatch):
+    # deterministic cuDNN algorithms: the image models' results may then differ only by the
+    # order in which work from the two streams lands
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)
+    base = ["train.device=cuda", "train.lr_warmup_steps=0", "train.cudnn_benchmark=false",
+            "train.batch_size=32"]
+    one = _runner(StepRunner, TrainConfig.for_data(data).with_overrides(base))
+    for step in range(12):
+        one.run(step)
+    # built after the first one ran: building seeds the random streams both draw from
+    two = _runner(kind, TrainConfig.for_data(data).with_overrides([*base, "train.cuda_streams=2"]))
+    assert one.state.side_stream is None and two.state.side_stream is not None
+    for step in range(12):
+        two.run(step)
+    torch.cuda.synchronize()
+    assert two.graph_captures == (1 if kind is GraphedStepRunner else 0)
+    tolerance = {"rtol": 1e-4, "atol": 1e-5} if data == "ring8" else {"rtol": 1e-3, "atol": 1e-4}
+    for a, b in zip(_params(one), _params(two)):
+        torch.testing.assert_close(a, b, **tolerance)
+    for name in ("running_mean", "running_var"):  # D's BatchNorm saw real, then fake, as before
+        for a, b in zip(one.state.D.modules(), two.state.D.modules()):
+            if isinstance(a, torch.nn.BatchNorm2d):
+                torch.testing.assert_close(getattr(a, name), getattr(b, name), **tolerance)
 
 
 @cuda
