@@ -2,7 +2,7 @@
 # Everything this project checks on a lent GPU, in stages (a 15-minute lease fits two or three);
 # results go to $OUT.
 # Usage (device machine, repo root): OUT=/some/dir MNIST=path/to/mnist bash bench/gpu_session.sh STAGE
-#   stage 1 (about 6 min): the CUDA graph tests, throughput at batch 128 (10 s) and 1024 (5 s),
+#   stage 1 (about 6-7 min): the CUDA graph tests, throughput at batch 128 (10 s) and 1024 (5 s),
 #     each with where the time went, step profiles (default, fp32, contiguous, two CUDA streams:
 #     device time and kernels per step), two streams' throughput at 128, compiled with contiguous
 #     tensors at 1024
