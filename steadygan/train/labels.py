@@ -17,8 +17,8 @@ def d_targets(real: bool, batch: int, policy: LabelSection, generator: torch.Gen
     certain. Then soft labels: a target of 1 becomes 1 - s*u and, unless one-sided, a target of 0
     becomes s*u, with u ~ U[0, 1) drawn per image.
     """
-    # In few kernels (6 with flipping and soft labels, 10 before): at batch 128 a GPU spends a
-    # few microseconds on each, however small.
+    # In few kernels (6 with flipping and soft labels): at batch 128 a GPU spends a few
+    # microseconds on each, however small.
     says_real: torch.Tensor | bool = real  # the hard label, after flipping
     if policy.flip > 0:
         u = torch.rand(batch, generator=generator, device=device)
@@ -31,7 +31,7 @@ def d_targets(real: bool, batch: int, policy: LabelSection, generator: torch.Gen
         low = 0.0 if policy.one_sided else noise
     if isinstance(says_real, torch.Tensor):
         return torch.where(says_real, high, low)
-    target = high if says_real else low
+    target = high if real else low
     if isinstance(target, torch.Tensor):
         return target
     return torch.full((batch,), target, device=device)

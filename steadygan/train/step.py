@@ -6,7 +6,7 @@ reads a value back to the host, so the device never waits for Python.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import torch
@@ -43,7 +43,7 @@ class GanState:
     D_step: Callable[[torch.Tensor], torch.Tensor] | None = None
     # a second CUDA stream for D's real batch (train.cuda_streams=2); None: one stream
     side_stream: torch.cuda.Stream | None = None
-    _side_queued: bool = False  # work went to the side stream since the last join()
+    _side_queued: bool = field(default=False, init=False, repr=False)  # since the last join()
 
     def __post_init__(self) -> None:
         self.G_step = self.G_step or self.G
@@ -141,8 +141,8 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
 def step_statistics(loss_d: torch.Tensor, loss_g: torch.Tensor, real_logits: torch.Tensor,
                     fake_logits: torch.Tensor, g_logits: torch.Tensor, grad_norm_d: torch.Tensor,
                     grad_norm_g: torch.Tensor) -> torch.Tensor:
-    """The STAT_NAMES values of one step, as one tensor. Written in few kernels (12 instead of
-    17 under bf16): at batch 128 a GPU spends a few microseconds on each, however small."""
+    """The STAT_NAMES values of one step, as one tensor, in few kernels (12 under bf16): at
+    batch 128 a GPU spends a few microseconds on each, however small."""
     logits = torch.stack([real_logits, fake_logits, g_logits]).detach().float().flatten(1)
     d_of = torch.sigmoid(logits[:2]).mean(1)  # D(x), D(G(z))
     says_real = (logits > 0).float().mean(1)  # G's "accuracy" is the share of fakes D calls real

@@ -49,7 +49,8 @@ class LoopTimer:
 
 
 def timing_line(record: dict[str, Any]) -> str:
-    """'time: 1 min 42 s from step 0 to 1872: steps 95 %, evaluation 3 %, ...' (shares >= 1 %)."""
+    """'time: 1 min 42 s from step 0 to 1872: steps 95 %, evaluation 3 %, ...' (sections under
+    0.5 % of the wall time left out)."""
     wall = max(float(record["wall_s"]), 1e-9)
     parts = [("steps", float(record["steps_s"]))]
     parts += sorted(((name, float(record.get(f"{name}_s", 0.0))) for name in SECTIONS),
