@@ -4,7 +4,8 @@
 # Usage (device machine, repo root): OUT=/some/dir MNIST=path/to/mnist bash bench/gpu_session.sh STAGE
 #   stage 1 (about 6-7 min): the CUDA graph tests, throughput at batch 128 (10 s) and 1024 (5 s),
 #     each with where the time went, step profiles (default, fp32, contiguous, two CUDA streams:
-#     device time and kernels per step), two streams' throughput at 128, compiled with contiguous
+#     device time and kernels per step, and which operations launch cuDNN's layout conversions
+#     and the memsets), two streams' throughput at 128, compiled with contiguous
 #     tensors at 1024
 #   stage 2 (about 7 min): graph vs eager quality, the 48 x 3 MNIST sweep, time-boxed
 #   stage 3 (about 4 min): sweep concurrency, time-boxed: 1 worker, 12 taking turns (--mps off),
@@ -44,7 +45,8 @@ if [ "$stage" = 1 ]; then
     timeout 60 python bench/throughput.py --device cuda --batch 1024 --seconds 5
     # device time per step, graph and eager, and kernels per step: the default; fp32 (TF32, no
     # weight casts: about 30 operations fewer per step, counted on the CPU); contiguous tensors
-    # (the 26 cuDNN NCHW <-> NHWC conversions per step); D's real batch on a second stream
+    # (the 26 cuDNN NCHW <-> NHWC conversions per step: each profile names the operations that
+    # launch them, and the 42 memsets); D's real batch on a second stream
     timeout 60 python bench/profile_step.py --batch 128 --batch 1024 --steps 100 --top 8
     for variant in train.precision=fp32 train.memory_format=contiguous train.cuda_streams=2; do
       timeout 60 python bench/profile_step.py --batch 128 --batch 1024 --steps 100 --top 8 \

@@ -8,6 +8,7 @@ The ceiling a loop can reach is batch / (graph replay time): the rest is Python 
 from __future__ import annotations
 
 import argparse
+from collections import defaultdict
 
 import torch
 from torch.autograd import DeviceType
@@ -60,13 +61,38 @@ def main() -> None:
         print(f"batch {batch}: graph {ms_graph:.3f} ms/step ({batch / ms_graph * 1e3:,.0f} img/s), "
               f"eager {ms_eager:.3f} ms/step ({batch / ms_eager * 1e3:,.0f} img/s)")
         profiled = 20
-        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA],
+                     record_shapes=True) as prof:
             time_steps(eager, profiled, first=0)
         averages = prof.key_averages()
         # at batch 128 most of a replay is a few microseconds per kernel, whatever it computes
         kernels = sum(e.count for e in averages if e.device_type == DeviceType.CUDA)
         print(f"batch {batch}: {kernels / profiled:.0f} GPU kernels and copies per eager step")
         print(averages.table(sort_by="self_device_time_total", row_limit=args.top))
+        print(launched_by(prof.events(), OVERHEAD_KERNELS, profiled))
+
+
+# device work that computes nothing of the model's: cuDNN's layout conversions and memsets
+OVERHEAD_KERNELS = ("nchwToNhwc", "nhwcToNchw", "Memset")
+
+
+def launched_by(events: list, patterns: tuple[str, ...], steps: int) -> str:
+    """Which operations (with their input shapes) launch the kernels whose names hold one of
+    `patterns`: per step, how many and their device time."""
+    tally: dict[tuple[str, str, str], list[float]] = defaultdict(lambda: [0, 0.0])
+    for event in events:
+        for kernel in getattr(event, "kernels", []):
+            pattern = next((p for p in patterns if p in kernel.name), None)
+            if pattern is not None:
+                entry = tally[(pattern, event.name, str(event.input_shapes))]
+                entry[0] += 1
+                entry[1] += kernel.duration
+    if not tally:
+        return f"no {', '.join(patterns)} kernels attributed to an operation"
+    rows = sorted(tally.items(), key=lambda item: -item[1][1])
+    return "\n".join([f"{'kernel':<11} {'per step':>8} {'us/step':>8}  launched by (input shapes)"]
+                      + [f"{p:<11} {n / steps:>8.1f} {us / steps:>8.1f}  {op} {shapes}"
+                         for (p, op, shapes), (n, us) in rows])
 
 
 if __name__ == "__main__":
