@@ -14,7 +14,8 @@
 #     steps of batch 128: the default recipe's live FID was 11.2 at 16,000 on the CPU), 16 trials
 #     under the sweep's own CUDA MPS, time-boxed; rerun it to resume (while the machine is warm)
 #   stage 5 (about 6 min): issue #5's time to FID 10, steadygan then the reference, 30,000 steps
-#     at most each (the reference alone runs about 4 min of them at 16,000 img/s)
+#     at most each (the reference alone runs about 4 min of them at 16,000 img/s), the reference
+#     stopped once it has run 4x steadygan's time (the goal is 3x)
 #   stage 6 (about 8 min): the CUDA graph tests, one trial profiled, then issue #6's whole 48 x 3
 #     sweep under the sweep's own CUDA MPS (`--mps auto`, the default; 2026-11-28's run started
 #     the daemon by hand) with a monitor (GPU use, load, the busiest threads), time-boxed
@@ -110,7 +111,8 @@ fi
 
 if [ "$stage" = 5 ]; then
   timeout 450 python bench/quality.py --data mnist --data-dir "$MNIST_DIR" --device cuda --batch 128 \
-      --target-fid 10 --eval-every 1000 --max-steps 30000 > "$OUT/quality.txt" 2>&1
+      --target-fid 10 --eval-every 1000 --max-steps 30000 --stop-reference-at 4 \
+      > "$OUT/quality.txt" 2>&1
 fi
 
 if [ "$stage" = 6 ]; then
