@@ -72,13 +72,14 @@ def main() -> None:
         print(launched_by(prof.events(), OVERHEAD_KERNELS, profiled))
 
 
-# device work that computes nothing of the model's: cuDNN's layout conversions and memsets
-OVERHEAD_KERNELS = ("nchwToNhwc", "nhwcToNchw", "Memset")
+# device work that computes nothing of the model's (cuDNN's layout conversions, memsets) and the
+# generic kernels whose names do not say which operation launched them
+OVERHEAD_KERNELS = ("nchwToNhwc", "nhwcToNchw", "Memset", "elementwise_kernel", "reduce_kernel")
 
 
-def launched_by(events: list, patterns: tuple[str, ...], steps: int) -> str:
+def launched_by(events: list, patterns: tuple[str, ...], steps: int, rows: int = 25) -> str:
     """Which operations (with their input shapes) launch the kernels whose names hold one of
-    `patterns`: per step, how many and their device time."""
+    `patterns`: per step, how many and their device time; the `rows` costliest."""
     tally: dict[tuple[str, str, str], list[float]] = defaultdict(lambda: [0, 0.0])
     for event in events:
         for kernel in getattr(event, "kernels", []):
@@ -89,10 +90,10 @@ def launched_by(events: list, patterns: tuple[str, ...], steps: int) -> str:
                 entry[1] += kernel.duration
     if not tally:
         return f"no {', '.join(patterns)} kernels attributed to an operation"
-    rows = sorted(tally.items(), key=lambda item: -item[1][1])
-    return "\n".join([f"{'kernel':<11} {'per step':>8} {'us/step':>8}  launched by (input shapes)"]
-                      + [f"{p:<11} {n / steps:>8.1f} {us / steps:>8.1f}  {op} {shapes}"
-                         for (p, op, shapes), (n, us) in rows])
+    costliest = sorted(tally.items(), key=lambda item: -item[1][1])[:rows]
+    return "\n".join([f"{'kernel':<18} {'per step':>8} {'us/step':>8}  launched by (input shapes)"]
+                      + [f"{p:<18} {n / steps:>8.1f} {us / steps:>8.1f}  {op} {shapes}"
+                         for (p, op, shapes), (n, us) in costliest])
 
 
 if __name__ == "__main__":
