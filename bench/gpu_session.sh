@@ -6,8 +6,7 @@
 #     each with where the time went, step profiles (default, fp32, contiguous, two CUDA streams:
 #     device time and kernels per step, and which operations launch cuDNN's layout conversions,
 #     the memsets and the generic elementwise / reduce kernels), two streams' throughput at 128,
-#     compiled with contiguous
-#     tensors at 1024
+#     compiled with contiguous tensors at 1024
 #   stage 2 (about 7 min): graph vs eager quality, the 48 x 3 MNIST sweep, time-boxed
 #   stage 3 (about 4 min): sweep concurrency, time-boxed: 1 worker, 12 taking turns (--mps off),
 #     12 under the sweep's own CUDA MPS
