@@ -50,15 +50,24 @@ def autocast_dtype(train: TrainSection, device: torch.device,
                    convolutional: bool = True) -> torch.dtype | None:
     """bf16 autocast where it is fast and safe; None means plain fp32.
 
-    `auto` picks bf16 on CUDA, and on CPUs with AMX matrix units for the convolutional image
-    models (1.8x the fp32 reference on this project's CPU, same FID); the 2-D mixtures' small MLPs
-    stay fp32: they gain nothing, and bf16 cannot place a point near 4 closer than 0.03."""
+    `auto` picks bf16 on GPUs with bf16 tensor cores (Ampere and newer), and on CPUs with AMX
+    matrix units for the convolutional image models (1.8x the fp32 reference on this project's
+    CPU, same FID); the 2-D mixtures' small MLPs stay fp32: they gain nothing, and bf16 cannot
+    place a point near 4 closer than 0.03. Older GPUs (V100, T4) have no bf16 tensor cores and
+    stay fp32 under `auto`; `bf16` asks for it anyway."""
     if train.precision == "bf16":
         return torch.bfloat16
-    if train.precision == "auto" and (device.type == "cuda" or (
-            device.type == "cpu" and convolutional and cpu_has_amx())):
+    if train.precision == "auto" and (
+            (device.type == "cuda" and cuda_has_bf16(device))
+            or (device.type == "cpu" and convolutional and cpu_has_amx())):
         return torch.bfloat16
     return None
+
+
+def cuda_has_bf16(device: torch.device) -> bool:
+    """bf16 tensor cores: compute capability 8.0 (Ampere) and newer, or an AMD GPU under ROCm
+    (as torch.cuda.is_bf16_supported judges, for this device rather than the current one)."""
+    return bool(torch.version.hip) or torch.cuda.get_device_capability(device)[0] >= 8
 
 
 def cpu_has_amx() -> bool:
