@@ -95,7 +95,7 @@ class TrainSection:
     ema_decay: float = 0.999
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    precision: str = "auto"  # auto (bf16 on CUDA and AMX CPUs for images) | fp32 | bf16
+    precision: str = "auto"  # auto (bf16 on Ampere+ GPUs and AMX CPUs for images) | fp32 | bf16 | fp16
     cuda_graph: str = "auto"  # auto (on CUDA, one process) | on | off: replay the step as one graph
     compile: bool = False  # torch.compile G and D (fuses their elementwise work; slow first steps)
     # channels_last: faster convolutions on CPU (oneDNN) and tensor cores on CUDA; contiguous:
@@ -385,7 +385,7 @@ def _check_train(cfg: TrainConfig) -> None:
              f"must be >= 0, got {t.lr_warmup_steps}")
     _require(t.device == "auto" or t.device in ("cpu", "cuda", "mps") or t.device.startswith("cuda:"),
              "train.device", f"must be auto, cpu, cuda, cuda:N or mps, got '{t.device}'")
-    _one_of(t.precision, ("auto", "fp32", "bf16"), "train.precision")
+    _one_of(t.precision, ("auto", "fp32", "bf16", "fp16"), "train.precision")
     _one_of(t.cuda_graph, ("auto", "on", "off"), "train.cuda_graph")
     _one_of(t.memory_format, MEMORY_FORMATS, "train.memory_format")
     _require(t.cuda_streams in (1, 2), "train.cuda_streams", f"must be 1 or 2, got {t.cuda_streams}")

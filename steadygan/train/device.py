@@ -54,9 +54,12 @@ def autocast_dtype(train: TrainSection, device: torch.device,
     matrix units for the convolutional image models (1.8x the fp32 reference on this project's
     CPU, same FID); the 2-D mixtures' small MLPs stay fp32: they gain nothing, and bf16 cannot
     place a point near 4 closer than 0.03. Older GPUs (V100, T4) have no bf16 tensor cores and
-    stay fp32 under `auto`; `bf16` asks for it anyway."""
+    stay fp32 under `auto`; `bf16` asks for it anyway, `fp16` uses their fp16 tensor cores (with
+    loss scaling: step.py)."""
     if train.precision == "bf16":
         return torch.bfloat16
+    if train.precision == "fp16":
+        return torch.float16
     if train.precision == "auto" and (
             (device.type == "cuda" and cuda_has_bf16(device))
             or (device.type == "cpu" and convolutional and cpu_has_amx())):
@@ -68,6 +71,18 @@ def cuda_has_bf16(device: torch.device) -> bool:
     """bf16 tensor cores: compute capability 8.0 (Ampere) and newer, or an AMD GPU under ROCm
     (as torch.cuda.is_bf16_supported judges, for this device rather than the current one)."""
     return bool(torch.version.hip) or torch.cuda.get_device_capability(device)[0] >= 8
+
+
+def settle_cpu_math() -> None:
+    """Call torch's vectorized exp-family kernels once, on a few numbers.
+
+    With torch 2.13 on this project's 2-core CPU the first exp or tanh of a process over a
+    tensor of some 25,000 elements (a batch of 32 digits) computed about half of them to a
+    different last bit in one run of four to eight; every later call agreed. That made runs with
+    the same seed differ, so a run calls them first, where nothing depends on the result."""
+    numbers = torch.linspace(-2.0, 2.0, 64)
+    for op in (torch.exp, torch.tanh, torch.sigmoid, torch.log1p, torch.log):
+        op(numbers.abs() if op in (torch.log1p, torch.log) else numbers)
 
 
 def cpu_has_amx() -> bool:

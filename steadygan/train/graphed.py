@@ -163,16 +163,19 @@ def _release_generator_from_capture(device: torch.device) -> None:
     default.graphsafe_set_state(fresh)
 
 
-def use_cuda_graph(setting: str, device: torch.device, distributed: bool) -> bool:
+def use_cuda_graph(setting: str, device: torch.device, distributed: bool,
+                   loss_scaling: bool = False) -> bool:
     """`auto`: on a CUDA device in one process. Under torchrun the gradient all-reduce sits
-    between the backward pass and the update, so the step stays eager there."""
+    between the backward pass and the update, so the step stays eager there; so does fp16's
+    loss scaling, whose recording has not been checked on a GPU."""
     if setting == "off":
         return False
-    available = device.type == "cuda" and not distributed
+    available = device.type == "cuda" and not distributed and not loss_scaling
     if setting == "on" and not available:
-        where = "several processes (torchrun)" if distributed else f"device {device}"
-        raise ConfigError(f"train.cuda_graph: 'on' needs one process on a CUDA device; this run "
-                          f"uses {where} (use auto or off)")
+        where = ("several processes (torchrun)" if distributed else
+                 "fp16 with loss scaling" if device.type == "cuda" else f"device {device}")
+        raise ConfigError(f"train.cuda_graph: 'on' needs one process on a CUDA device in fp32 or "
+                          f"bf16; this run uses {where} (use auto or off)")
     return available
 
 

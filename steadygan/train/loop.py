@@ -30,7 +30,7 @@ from steadygan.train.checkpoint import (CheckpointError, checkpoint_config,
 from steadygan.health.monitor import HealthMonitor
 from steadygan.train.checkpoint_writer import CheckpointWriter
 from steadygan.train.best import BestTracker
-from steadygan.train.device import autocast_dtype, resolve_device
+from steadygan.train.device import autocast_dtype, resolve_device, settle_cpu_math
 from steadygan.train.distributed import Ranks, rank_seed
 from steadygan.train.domain import domain_for, memory_format
 from steadygan.train.rundir import RunDir
@@ -60,6 +60,8 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0,
                 graphed: bool = False) -> GanState:
     """Models, optimizers and noise; `graphed`: the step will be replayed as a CUDA graph."""
     torch.manual_seed(cfg.train.seed)  # model init and dropout draw from the global stream
+    if device.type == "cpu":
+        settle_cpu_math()  # same seed, same run: device.py says why
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = cfg.train.cudnn_benchmark
     G, D = domain_for(cfg).build_models()
@@ -82,6 +84,8 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0,
         torch.manual_seed(rank_seed(t.seed, rank))
     state = GanState(cfg, G, D, G_ema, opt_g, opt_d, noise, device,
                      autocast_dtype(t, device, cfg.data.name not in MIXTURE_SOURCES), graphed)
+    if state.autocast_dtype == torch.float16:  # fp16's narrow range needs loss scaling
+        state.scaler_d, state.scaler_g = (torch.amp.GradScaler(device.type) for _ in range(2))
     if device.type == "cuda" and t.cuda_streams == 2:  # D's real batch beside G's forward pass
         state.side_stream = torch.cuda.Stream(device)
     if t.compile:  # compiled views for the step alone: sampling and evaluation stay eager
@@ -195,7 +199,8 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
                           f"the dataset ({n_images} examples)")
 
     state = build_state(cfg, device, ranks.rank,
-                        use_cuda_graph(cfg.train.cuda_graph, device, ranks.distributed))
+                        use_cuda_graph(cfg.train.cuda_graph, device, ranks.distributed,
+                                       loss_scaling=cfg.train.precision == "fp16"))
     state.average_gradients = ranks.average_gradients
     ranks.share_weights(state.G, state.D, state.G_ema)
     window = StatsWindow(device)

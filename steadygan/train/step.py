@@ -43,6 +43,10 @@ class GanState:
     D_step: Callable[[torch.Tensor], torch.Tensor] | None = None
     # a second CUDA stream for D's real batch (train.cuda_streams=2); None: one stream
     side_stream: torch.cuda.Stream | None = None
+    # fp16's loss scaling, one scaler per network (their gradients differ by orders of
+    # magnitude); None in fp32 and bf16, which need none
+    scaler_d: torch.amp.GradScaler | None = None
+    scaler_g: torch.amp.GradScaler | None = None
     _side_queued: bool = field(default=False, init=False, repr=False)  # since the last join()
 
     def __post_init__(self) -> None:
@@ -117,10 +121,10 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
                   + discriminator_loss(fake_logits, fake_t, t.loss))
         if t.r1_gamma > 0:
             loss_d = loss_d + 0.5 * t.r1_gamma * r1_penalty(real_logits, real)
-        loss_d.backward()
+        backward(loss_d, s.scaler_d)
         s.average_gradients(s.D)  # the gradient of the global batch, under torchrun
-        grad_norm_d = _grad_norm(s.D)
-        s.opt_d.step()
+        grad_norm_d = _grad_norm(s.D, s.opt_d, s.scaler_d)
+        optimizer_step(s.opt_d, s.scaler_d)
 
     # (3) G step: the same fakes, judged by the updated D, non-saturating loss
     s.opt_g.zero_grad(set_to_none=True)
@@ -128,11 +132,11 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
     with s.autocast():
         g_logits = s.D_step(fake)
     loss_g = generator_loss(g_logits, t.loss)
-    loss_g.backward()
+    backward(loss_g, s.scaler_g)
     s.D.requires_grad_(True)
     s.average_gradients(s.G)
-    grad_norm_g = _grad_norm(s.G)
-    s.opt_g.step()
+    grad_norm_g = _grad_norm(s.G, s.opt_g, s.scaler_g)
+    optimizer_step(s.opt_g, s.scaler_g)
 
     return step_statistics(loss_d, loss_g, real_logits, fake_logits, g_logits,
                            grad_norm_d, grad_norm_g)
@@ -152,9 +156,29 @@ def step_statistics(loss_d: torch.Tensor, loss_g: torch.Tensor, real_logits: tor
                       scalars[2:]])
 
 
-def _grad_norm(model: nn.Module) -> torch.Tensor:
+def backward(loss: torch.Tensor, scaler: torch.amp.GradScaler | None) -> None:
+    """loss.backward(), scaled under fp16 so that small gradients do not underflow."""
+    (loss if scaler is None else scaler.scale(loss)).backward()
+
+
+def optimizer_step(optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
+    """optimizer.step(); under fp16 skipped when a gradient overflowed, and the scale adapted."""
+    if scaler is None:
+        optimizer.step()
+        return
+    scaler.step(optimizer)  # fused Adam reads the overflow flag on the device: no host sync
+    scaler.update()
+
+
+def _grad_norm(model: nn.Module, optimizer: torch.optim.Optimizer,
+               scaler: torch.amp.GradScaler | None) -> torch.Tensor:
+    """The gradient's norm, unscaled; 0 for a step that fp16's loss scaling skips (an overflow
+    is the scaler's to handle, not a divergence)."""
+    if scaler is not None:
+        scaler.unscale_(optimizer)
     grads = [p.grad.detach() for p in model.parameters() if p.grad is not None]
-    return torch.stack(torch._foreach_norm(grads)).float().norm()  # one launch per group
+    norm = torch.stack(torch._foreach_norm(grads)).float().norm()  # one launch per group
+    return norm if scaler is None else torch.nan_to_num(norm, nan=0.0, posinf=0.0)
 
 
 def warmup_factor(step: int, warmup_steps: int) -> float:

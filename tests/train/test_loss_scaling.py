@@ -1,0 +1,76 @@
+"""fp16 autocast with loss scaling: one scaler per network, overflows skipped, resumed exactly."""
+import math
+
+import pytest
+import torch
+
+from steadygan.config import ConfigError
+from steadygan.train.checkpoint import load_checkpoint
+from steadygan.train.graphed import use_cuda_graph
+from steadygan.train.loop import build_state, train
+from steadygan.train.step import STAT_NAMES, train_step
+
+
+def test_fp16_trains_with_a_loss_scale_per_network_and_resumes_exactly(tiny_cfg, tmp_path):
+    cfg = tiny_cfg.with_overrides(["train.precision=fp16", "train.steps=12"])
+    straight = train(cfg.with_overrides([f"run.out={tmp_path / 'straight'}"]))
+    assert all(math.isfinite(straight.last_record[k]) for k in STAT_NAMES)
+    ckpt = load_checkpoint(straight.run_dir / "checkpoints" / "last.pt")
+    assert set(ckpt["scalers"]) == {"d", "g"}
+    assert all(ckpt["scalers"][net]["scale"] > 1.0 for net in ("d", "g"))
+
+    split = cfg.with_overrides([f"run.out={tmp_path / 'split'}"])
+    train(split.with_overrides(["train.steps=6"]))
+    resumed = load_checkpoint(train(split, resume=True).run_dir / "checkpoints" / "last.pt")
+    assert resumed["step"] == 12 and resumed["scalers"] == ckpt["scalers"]
+    for key in ("G", "D", "G_ema"):
+        for name, tensor in ckpt[key].items():
+            assert torch.equal(tensor, resumed[key][name]), f"{key}.{name} differs"
+
+
+def test_an_overflowing_step_is_skipped_and_its_scale_halved_not_called_a_divergence(tiny_cfg):
+    state = build_state(tiny_cfg.with_overrides(["train.precision=fp16"]), torch.device("cpu"))
+    assert state.autocast_dtype == torch.float16
+    real = torch.rand(16, 1, 28, 28) * 2 - 1
+    train_step(state, [real])  # the scalers' state exists after a first step
+    for scaler in (state.scaler_d, state.scaler_g):
+        scaler.load_state_dict({**scaler.state_dict(), "scale": 2.0**100})  # every gradient overflows
+    before = [p.detach().clone() for p in (*state.G.parameters(), *state.D.parameters())]
+    stats = dict(zip(STAT_NAMES, train_step(state, [real]).tolist()))
+    after = [*state.G.parameters(), *state.D.parameters()]
+    assert all(torch.equal(a, b) for a, b in zip(before, after))  # neither network moved
+    assert stats["grad_norm_d"] == 0.0 and stats["grad_norm_g"] == 0.0
+    assert all(math.isfinite(v) for v in stats.values())  # nothing for the divergence detector
+    assert state.scaler_d.get_scale() == state.scaler_g.get_scale() == 2.0**99
+
+
+def test_fp32_and_bf16_have_no_loss_scaling(tiny_cfg):
+    for precision in ("fp32", "bf16"):
+        state = build_state(tiny_cfg.with_overrides([f"train.precision={precision}"]),
+                            torch.device("cpu"))
+        assert state.scaler_d is None and state.scaler_g is None
+    result = train(tiny_cfg.with_overrides(["train.steps=6"]))
+    assert load_checkpoint(result.run_dir / "checkpoints" / "last.pt")["scalers"] is None
+
+
+def test_fp16_steps_run_eagerly_on_cuda_and_refuse_a_forced_graph():
+    cuda = torch.device("cuda")
+    assert use_cuda_graph("auto", cuda, distributed=False) is True
+    assert use_cuda_graph("auto", cuda, distributed=False, loss_scaling=True) is False
+    with pytest.raises(ConfigError, match="train.cuda_graph: .* fp16 with loss scaling"):
+        use_cuda_graph("on", cuda, distributed=False, loss_scaling=True)
+
+
+def test_precision_must_be_one_of_the_four(tiny_cfg):
+    with pytest.raises(ConfigError, match="train.precision"):
+        tiny_cfg.with_overrides(["train.precision=fp8"]).validate()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_trains_on_cuda_with_fp16_and_resumes(tiny_cfg):
+    cfg = tiny_cfg.with_overrides(["train.device=cuda", "train.precision=fp16", "train.steps=12"])
+    result = train(cfg)
+    assert all(math.isfinite(result.last_record[k]) for k in STAT_NAMES)
+    ckpt = load_checkpoint(result.run_dir / "checkpoints" / "last.pt")
+    assert ckpt["step"] == 12 and ckpt["scalers"]["d"]["scale"] > 1.0
+    assert train(cfg.with_overrides(["train.steps=18"]), resume=True).steps == 18
