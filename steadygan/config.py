@@ -95,7 +95,8 @@ class TrainSection:
     ema_decay: float = 0.999
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    precision: str = "auto"  # auto (bf16 on Ampere+ GPUs and AMX CPUs for images) | fp32 | bf16 | fp16
+    # auto (bf16 on Ampere and newer GPUs, and AMX CPUs for images) | fp32 | bf16 | fp16
+    precision: str = "auto"
     cuda_graph: str = "auto"  # auto (on CUDA, one process) | on | off: replay the step as one graph
     compile: bool = False  # torch.compile G and D (fuses their elementwise work; slow first steps)
     # channels_last: faster convolutions on CPU (oneDNN) and tensor cores on CUDA; contiguous:

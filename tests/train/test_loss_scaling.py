@@ -34,7 +34,8 @@ def test_an_overflowing_step_is_skipped_and_its_scale_halved_not_called_a_diverg
     real = torch.rand(16, 1, 28, 28) * 2 - 1
     train_step(state, [real])  # the scalers' state exists after a first step
     for scaler in (state.scaler_d, state.scaler_g):
-        scaler.load_state_dict({**scaler.state_dict(), "scale": 2.0**100})  # every gradient overflows
+        # so large a scale that every gradient overflows
+        scaler.load_state_dict({**scaler.state_dict(), "scale": 2.0**100})
     before = [p.detach().clone() for p in (*state.G.parameters(), *state.D.parameters())]
     stats = dict(zip(STAT_NAMES, train_step(state, [real]).tolist()))
     after = [*state.G.parameters(), *state.D.parameters()]

@@ -22,8 +22,8 @@ def test_amx_detection_answers_a_bool():
     assert isinstance(device_module.cpu_has_amx(), bool)
 
 
-@pytest.mark.parametrize("capability, expected", [((9, 0), torch.bfloat16), ((8, 0), torch.bfloat16),
-                                                  ((7, 5), None), ((7, 0), None)])
+@pytest.mark.parametrize("capability, expected", [
+    ((9, 0), torch.bfloat16), ((8, 0), torch.bfloat16), ((7, 5), None), ((7, 0), None)])
 def test_auto_precision_uses_bf16_only_on_gpus_with_bf16_tensor_cores(monkeypatch, capability,
                                                                      expected):
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
@@ -32,5 +32,6 @@ def test_auto_precision_uses_bf16_only_on_gpus_with_bf16_tensor_cores(monkeypatc
     assert autocast_dtype(TrainSection(precision="auto"), cuda, convolutional=True) == expected
     assert autocast_dtype(TrainSection(precision="fp32"), cuda, convolutional=True) is None
     # asked for, bf16 it is, also without bf16 tensor cores
-    assert autocast_dtype(TrainSection(precision="bf16"), cuda, convolutional=True) == torch.bfloat16
+    bf16 = TrainSection(precision="bf16")
+    assert autocast_dtype(bf16, cuda, convolutional=True) == torch.bfloat16
 
