@@ -261,12 +261,15 @@ def test_cudnn_benchmark_follows_the_setting_on_cuda(tiny_cfg, benchmark):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
-def test_trains_on_cuda_with_bf16_and_resumes(tiny_cfg):
-    cfg = tiny_cfg.with_overrides(["train.device=cuda", "train.precision=auto", "train.steps=12"])
+@pytest.mark.parametrize("precision", ["auto", "fp16"])  # bf16 on Ampere and newer; loss scaling
+def test_trains_on_cuda_in_reduced_precision_and_resumes(tiny_cfg, precision):
+    cfg = tiny_cfg.with_overrides(["train.device=cuda", f"train.precision={precision}",
+                                   "train.steps=12"])
     result = train(cfg)
     assert all(math.isfinite(result.last_record[k]) for k in STAT_NAMES)
     ckpt = load_checkpoint(result.run_dir / "checkpoints" / "last.pt")
     assert "cuda" in ckpt["rng"] and ckpt["step"] == 12
+    assert (ckpt["scalers"] is None) == (precision != "fp16")
     resumed = train(cfg.with_overrides(["train.steps=18"]), resume=True)
     assert resumed.steps == 18
 

@@ -66,12 +66,3 @@ def test_precision_must_be_one_of_the_four(tiny_cfg):
     with pytest.raises(ConfigError, match="train.precision"):
         tiny_cfg.with_overrides(["train.precision=fp8"]).validate()
 
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
-def test_trains_on_cuda_with_fp16_and_resumes(tiny_cfg):
-    cfg = tiny_cfg.with_overrides(["train.device=cuda", "train.precision=fp16", "train.steps=12"])
-    result = train(cfg)
-    assert all(math.isfinite(result.last_record[k]) for k in STAT_NAMES)
-    ckpt = load_checkpoint(result.run_dir / "checkpoints" / "last.pt")
-    assert ckpt["step"] == 12 and ckpt["scalers"]["d"]["scale"] > 1.0
-    assert train(cfg.with_overrides(["train.steps=18"]), resume=True).steps == 18
