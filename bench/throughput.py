@@ -4,7 +4,9 @@
 
 Both train the same model on the bundled MNIST subset; images per second count images through full
 D + G steps. The reference runs first, steadygan second, then both again (A B A B) and the median of
-each is reported, because these machines are noisy. Prints a table and one JSON line.
+each is reported, because these machines are noisy. Each measurement runs in a fresh process of
+its own: steadygan sets process-wide things for CPU training (steadygan/train/cpu_process.py) that
+a plain script does not, so the reference must not inherit them. Prints a table and one JSON line.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import json
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -54,28 +57,33 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="per measurement")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("--only", choices=["reference", "steadygan"], help=argparse.SUPPRESS)
+    parser.add_argument("--expected-rate", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     device = resolve_device(args.device)
     cfg = TrainConfig().with_overrides([
         f"train.batch_size={args.batch}", f"data.image_size={args.image_size}",
         f"train.device={device}", *args.overrides]).validate()
-    ref_rates, sg_rates, timings = [], [], []
+    if args.only:  # one measurement, in this fresh process, for the parent below
+        print(json.dumps(measure(args.only, cfg, device, args.seconds, args.expected_rate)))
+        return
+    ref_runs, sg_runs = [], []
     for _ in range(args.repeats):
-        ref_rates.append(reference_throughput(cfg, device, args.seconds))
-        rate, timing = steadygan_throughput(cfg, args.seconds, 2 * ref_rates[-1])
-        sg_rates.append(rate)
-        timings.append(timing)
-    ref, sg = statistics.median(ref_rates), statistics.median(sg_rates)
+        ref_runs.append(measure_in_child("reference", args))
+        sg_runs.append(measure_in_child("steadygan", args, 2 * ref_runs[-1]["rate"]))
+    ref = statistics.median(r["rate"] for r in ref_runs)
+    sg = statistics.median(r["rate"] for r in sg_runs)
+    timings = [r["timing"] for r in sg_runs]
     result = {
         "date": time.strftime("%Y-%m-%d"), "device": _device_name(device),
         "torch": torch.__version__, "threads": torch.get_num_threads(), "batch": args.batch,
         "image_size": args.image_size, "reference_img_s": round(ref, 1),
         "steadygan_img_s": round(sg, 1), "ratio": round(sg / ref, 2),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mib": max(r["peak_rss_mib"] for r in ref_runs + sg_runs),
     }
     if device.type == "cuda":
-        result["peak_gpu_alloc_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+        result["peak_gpu_alloc_mib"] = max(r["peak_gpu_alloc_mib"] for r in ref_runs + sg_runs)
     # after the loops, so that neither measurement disturbs them
     work = step_flops_per_image(cfg, device)
     dtype = autocast_dtype(cfg.train, device) or torch.float32
@@ -98,6 +106,30 @@ def main() -> None:
     print(f"steadygan's last run: {timing_line(timings[-1])}")
     result["steadygan_timing"] = {k: v for k, v in timings[-1].items() if k.endswith("_s")}
     print(json.dumps(result))
+
+
+def measure(loop: str, cfg: TrainConfig, device: torch.device, seconds: float,
+            expected_rate: float) -> dict:
+    """One loop's images per second (and steadygan's timing record), with this process's peaks."""
+    if loop == "reference":
+        rate, timing = reference_throughput(cfg, device, seconds), {}
+    else:
+        rate, timing = steadygan_throughput(cfg, seconds, expected_rate)
+    peaks = {"peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    if device.type == "cuda":
+        peaks["peak_gpu_alloc_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    return {"rate": rate, "timing": timing, **peaks}
+
+
+def measure_in_child(loop: str, args: argparse.Namespace, expected_rate: float = 0.0) -> dict:
+    """`measure` in a fresh Python process running this script (its stderr passes through)."""
+    command = [sys.executable, __file__, "--only", loop, "--expected-rate", str(expected_rate),
+               "--device", args.device, "--batch", str(args.batch), "--image-size",
+               str(args.image_size), "--seconds", str(args.seconds)]
+    for override in args.overrides:
+        command += ["--set", override]
+    output = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def _device_name(device: torch.device) -> str:

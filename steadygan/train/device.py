@@ -73,18 +73,6 @@ def cuda_has_bf16(device: torch.device) -> bool:
     return bool(torch.version.hip) or torch.cuda.get_device_capability(device)[0] >= 8
 
 
-def settle_cpu_math() -> None:
-    """Call torch's vectorized exp-family kernels once, on a few numbers.
-
-    With torch 2.13 on this project's 2-core CPU the first exp or tanh of a process over a
-    tensor of some 25,000 elements (a batch of 32 digits) computed about half of them to a
-    different last bit in one run of four to eight; every later call agreed. That made runs with
-    the same seed differ, so a run calls them first, where nothing depends on the result."""
-    numbers = torch.linspace(-2.0, 2.0, 64)
-    for op in (torch.exp, torch.tanh, torch.sigmoid, torch.log1p, torch.log):
-        op(numbers.abs() if op in (torch.log1p, torch.log) else numbers)
-
-
 def cpu_has_amx() -> bool:
     """Intel AMX (Sapphire Rapids and later): oneDNN runs bf16 convolutions on its tiles."""
     check = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private, so guarded

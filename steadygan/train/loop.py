@@ -30,7 +30,8 @@ from steadygan.train.checkpoint import (CheckpointError, checkpoint_config,
 from steadygan.health.monitor import HealthMonitor
 from steadygan.train.checkpoint_writer import CheckpointWriter
 from steadygan.train.best import BestTracker
-from steadygan.train.device import autocast_dtype, resolve_device, settle_cpu_math
+from steadygan.train.cpu_process import prepare_cpu_process
+from steadygan.train.device import autocast_dtype, resolve_device
 from steadygan.train.distributed import Ranks, rank_seed
 from steadygan.train.domain import domain_for, memory_format
 from steadygan.train.rundir import RunDir
@@ -61,7 +62,7 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0,
     """Models, optimizers and noise; `graphed`: the step will be replayed as a CUDA graph."""
     torch.manual_seed(cfg.train.seed)  # model init and dropout draw from the global stream
     if device.type == "cpu":
-        settle_cpu_math()  # same seed, same run: device.py says why
+        prepare_cpu_process()  # faster steps, repeatable runs: cpu_process.py says how
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = cfg.train.cudnn_benchmark
     G, D = domain_for(cfg).build_models()
