@@ -14,6 +14,7 @@ _M_MMAP_MAX = -4
 
 
 def prepare_cpu_process() -> None:
+    """Both, before a run on the CPU builds its models (again on every run: they are cheap)."""
     keep_freed_memory()
     settle_cpu_math()
 
