@@ -2,11 +2,12 @@
 # Everything this project checks on a lent GPU, in stages (a 15-minute lease fits two or three);
 # results go to $OUT.
 # Usage (device machine, repo root): OUT=/some/dir MNIST=path/to/mnist bash bench/gpu_session.sh STAGE
-#   stage 1 (about 7 min; each throughput measurement starts a process of its own): the CUDA graph tests (and fp16's), throughput at batch 128 (10 s)
-#     and 1024 (5 s), each with where the time went, step profiles (default, fp32, contiguous,
-#     two CUDA streams: device time and kernels per step, and which operations launch cuDNN's
-#     layout conversions, the memsets and the generic elementwise / reduce kernels), two
-#     streams' throughput at 128, compiled with contiguous tensors at 1024
+#   stage 1 (about 7 min): the CUDA graph tests (and fp16's), throughput at batch 128 (10 s)
+#     and 1024 (5 s; each measurement in a process of its own), each with where the time went,
+#     step profiles (default, fp32, contiguous, two CUDA streams: device time and kernels per
+#     step, and which operations launch cuDNN's layout conversions, the memsets and the generic
+#     elementwise / reduce kernels), two streams' throughput at 128, compiled with contiguous
+#     tensors at 1024
 #   stage 2 (about 7 min): graph vs eager quality, the 48 x 3 MNIST sweep, time-boxed
 #   stage 3 (about 4 min): sweep concurrency, time-boxed: 1 worker, 12 taking turns (--mps off),
 #     12 under the sweep's own CUDA MPS
