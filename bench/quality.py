@@ -17,7 +17,10 @@ first and each loop's line is printed when it ends, so a run cut short keeps the
 figure; when only the reference misses the target, its whole run gives a lower bound on the
 speed-up. With --stop-reference-at X the reference stops once its clock passes X times
 steadygan's time to target (the speed-up is then at least X): a shorter run when only the goal
-is in question. Prints a table and one JSON line.
+is in question. On the CPU the reference, run after steadygan in the same process, inherits
+steadygan's process settings (steadygan/train/cpu_process.py), so a CPU ratio here understates
+steadygan's lead rather than overstating it; on CUDA there are none. Prints a table and one JSON
+line.
 """
 from __future__ import annotations
 
