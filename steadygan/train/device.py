@@ -67,9 +67,15 @@ def autocast_dtype(train: TrainSection, device: torch.device,
     return None
 
 
+def loss_scaling(train: TrainSection) -> bool:
+    """fp16's narrow range needs its losses scaled (step.py); fp32 and bf16 need nothing."""
+    return train.precision == "fp16"
+
+
 def cuda_has_bf16(device: torch.device) -> bool:
     """bf16 tensor cores: compute capability 8.0 (Ampere) and newer, or an AMD GPU under ROCm
-    (as torch.cuda.is_bf16_supported judges, for this device rather than the current one)."""
+    (as torch.cuda.is_bf16_supported(including_emulation=False) judges, for this device rather
+    than the current one)."""
     return bool(torch.version.hip) or torch.cuda.get_device_capability(device)[0] >= 8
 
 

@@ -31,7 +31,7 @@ from steadygan.health.monitor import HealthMonitor
 from steadygan.train.checkpoint_writer import CheckpointWriter
 from steadygan.train.best import BestTracker
 from steadygan.train.cpu_process import prepare_cpu_process
-from steadygan.train.device import autocast_dtype, resolve_device
+from steadygan.train.device import autocast_dtype, loss_scaling, resolve_device
 from steadygan.train.distributed import Ranks, rank_seed
 from steadygan.train.domain import domain_for, memory_format
 from steadygan.train.rundir import RunDir
@@ -85,7 +85,7 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0,
         torch.manual_seed(rank_seed(t.seed, rank))
     state = GanState(cfg, G, D, G_ema, opt_g, opt_d, noise, device,
                      autocast_dtype(t, device, cfg.data.name not in MIXTURE_SOURCES), graphed)
-    if state.autocast_dtype == torch.float16:  # fp16's narrow range needs loss scaling
+    if loss_scaling(t):
         state.scaler_d, state.scaler_g = (torch.amp.GradScaler(device.type) for _ in range(2))
     if device.type == "cuda" and t.cuda_streams == 2:  # D's real batch beside G's forward pass
         state.side_stream = torch.cuda.Stream(device)
@@ -201,7 +201,7 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
 
     state = build_state(cfg, device, ranks.rank,
                         use_cuda_graph(cfg.train.cuda_graph, device, ranks.distributed,
-                                       loss_scaling=cfg.train.precision == "fp16"))
+                                       loss_scaling(cfg.train)))
     state.average_gradients = ranks.average_gradients
     ranks.share_weights(state.G, state.D, state.G_ema)
     window = StatsWindow(device)

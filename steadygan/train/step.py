@@ -123,7 +123,7 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
             loss_d = loss_d + 0.5 * t.r1_gamma * r1_penalty(real_logits, real)
         backward(loss_d, s.scaler_d)
         s.average_gradients(s.D)  # the gradient of the global batch, under torchrun
-        grad_norm_d = _grad_norm(s.D, s.opt_d, s.scaler_d)
+        grad_norm_d = _unscaled_grad_norm(s.D, s.opt_d, s.scaler_d)
         optimizer_step(s.opt_d, s.scaler_d)
 
     # (3) G step: the same fakes, judged by the updated D, non-saturating loss
@@ -135,7 +135,7 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
     backward(loss_g, s.scaler_g)
     s.D.requires_grad_(True)
     s.average_gradients(s.G)
-    grad_norm_g = _grad_norm(s.G, s.opt_g, s.scaler_g)
+    grad_norm_g = _unscaled_grad_norm(s.G, s.opt_g, s.scaler_g)
     optimizer_step(s.opt_g, s.scaler_g)
 
     return step_statistics(loss_d, loss_g, real_logits, fake_logits, g_logits,
@@ -170,7 +170,7 @@ def optimizer_step(optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScale
     scaler.update()
 
 
-def _grad_norm(model: nn.Module, optimizer: torch.optim.Optimizer,
+def _unscaled_grad_norm(model: nn.Module, optimizer: torch.optim.Optimizer,
                scaler: torch.amp.GradScaler | None) -> torch.Tensor:
     """The gradient's norm, unscaled; 0 for a step that fp16's loss scaling skips (an overflow
     is the scaler's to handle, not a divergence)."""
