@@ -37,7 +37,34 @@ def generator_loss(fake_logits: torch.Tensor, kind: str) -> torch.Tensor:
     raise ValueError(f"unknown loss '{kind}'")
 
 
-def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-    """Mean squared gradient norm of D's output w.r.t. real inputs (Mescheder et al. 2018)."""
-    (grad,) = torch.autograd.grad(real_logits.float().sum(), real, create_graph=True)
-    return grad.pow(2).flatten(1).sum(1).mean()
+def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor,
+               scaler: torch.amp.GradScaler | None = None) -> torch.Tensor:
+    """Mean squared gradient norm of D's output w.r.t. real inputs (Mescheder et al. 2018).
+
+    Under fp16 (`scaler` given) the inner gradient is taken of the scaled output and unscaled
+    after it, PyTorch's AMP recipe for gradient penalties: D's input gradients are often far
+    below fp16's smallest number, and would otherwise come back as zeros."""
+    logits = real_logits.float()
+    if scaler is None:
+        (grad,) = torch.autograd.grad(logits.sum(), real, create_graph=True)
+        return grad.pow(2).flatten(1).sum(1).mean()
+    # each logit's gradient starts at scale / count, as in D's mean loss, not at the full scale
+    # (2^16 at first, above fp16's largest number)
+    scale = scaler.scale(torch.ones((), device=logits.device)) / logits.numel()
+    (grad,) = torch.autograd.grad(logits.sum() * scale, real, create_graph=True)
+    return _OverflowReadsZero.apply((grad / scale).pow(2).flatten(1).sum(1).mean())
+
+
+class _OverflowReadsZero(torch.autograd.Function):
+    """A value whose overflow reads 0, its gradient passed through unchanged. An fp16 penalty whose
+    inner gradient overflowed then reads 0 in the logs (as a skipped step's gradient norm does)
+    and is no divergence, while its backward pass still carries the overflow into D's gradients,
+    where the scaler finds it, skips the step and lowers the scale."""
+
+    @staticmethod
+    def forward(ctx: object, value: torch.Tensor) -> torch.Tensor:
+        return torch.nan_to_num(value, nan=0.0, posinf=0.0, neginf=0.0)
+
+    @staticmethod
+    def backward(ctx: object, grad: torch.Tensor) -> torch.Tensor:
+        return grad

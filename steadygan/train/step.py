@@ -120,7 +120,7 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
         loss_d = (discriminator_loss(real_logits, real_t, t.loss)
                   + discriminator_loss(fake_logits, fake_t, t.loss))
         if t.r1_gamma > 0:
-            loss_d = loss_d + 0.5 * t.r1_gamma * r1_penalty(real_logits, real)
+            loss_d = loss_d + 0.5 * t.r1_gamma * r1_penalty(real_logits, real, s.scaler_d)
         backward(loss_d, s.scaler_d)
         s.average_gradients(s.D)  # the gradient of the global batch, under torchrun
         grad_norm_d = _unscaled_grad_norm(s.D, s.opt_d, s.scaler_d)

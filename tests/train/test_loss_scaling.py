@@ -8,6 +8,7 @@ from steadygan.config import ConfigError
 from steadygan.train.checkpoint import load_checkpoint
 from steadygan.train.graphed import use_cuda_graph
 from steadygan.train.loop import build_state, train
+from steadygan.train.losses import r1_penalty
 from steadygan.train.step import STAT_NAMES, train_step
 
 
@@ -66,3 +67,38 @@ def test_precision_must_be_one_of_the_four(tiny_cfg):
     with pytest.raises(ConfigError, match="train.precision"):
         tiny_cfg.with_overrides(["train.precision=fp8"]).validate()
 
+
+
+def _tiny_critic() -> torch.nn.Module:
+    torch.manual_seed(0)
+    critic = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Linear(16, 1))
+    with torch.no_grad():  # input gradients of about 3e-9, far below fp16's smallest number
+        for p in critic.parameters():
+            p.mul_(3e-5 / p.abs().mean())
+    return critic
+
+
+def _penalty(critic: torch.nn.Module, real: torch.Tensor, dtype: torch.dtype | None,
+             scaler: torch.amp.GradScaler | None) -> torch.Tensor:
+    with torch.autocast("cpu", dtype=dtype or torch.float16, enabled=dtype is not None):
+        logits = critic(real)
+    return r1_penalty(logits, real, scaler)
+
+
+def test_fp16_r1_penalty_scales_its_inner_gradient_so_that_it_does_not_underflow():
+    critic, real = _tiny_critic(), torch.randn(4, 8, requires_grad=True)
+    exact = _penalty(critic, real, None, None).item()
+    assert exact > 0
+    # unscaled, the gradients flush to 0
+    assert _penalty(critic, real, torch.float16, None).item() < 0.01 * exact
+    scaled = _penalty(critic, real, torch.float16, torch.amp.GradScaler("cpu")).item()
+    assert math.isclose(scaled, exact, rel_tol=0.01)
+
+
+def test_an_overflowing_fp16_r1_penalty_reads_zero_and_poisons_ds_gradients_for_the_scaler():
+    critic, real = _tiny_critic(), torch.randn(4, 8, requires_grad=True)
+    penalty = _penalty(critic, real, torch.float16, torch.amp.GradScaler("cpu", init_scale=2.0**40))
+    assert penalty.item() == 0.0  # not a divergence in the logs
+    penalty.backward()
+    grads = torch.cat([critic[0].weight.grad.flatten(), critic[1].weight.grad.flatten()])
+    assert not torch.isfinite(grads).all()  # the scaler will skip this step
