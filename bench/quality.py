@@ -17,15 +17,16 @@ first and each loop's line is printed when it ends, so a run cut short keeps the
 figure; when only the reference misses the target, its whole run gives a lower bound on the
 speed-up. With --stop-reference-at X the reference stops once its clock passes X times
 steadygan's time to target (the speed-up is then at least X): a shorter run when only the goal
-is in question. On the CPU the reference, run after steadygan in the same process, inherits
-steadygan's process settings (steadygan/train/cpu_process.py), so a CPU ratio here understates
-steadygan's lead rather than overstating it; on CUDA there are none. Prints a table and one JSON
+is in question. The reference runs in a fresh Python process, as a plain script would: with the
+C library's defaults, not the settings steadygan gives a CPU run (steadygan/train/cpu_process.py),
+and paying its own CUDA start-up inside its clock, as steadygan does. Prints a table and one JSON
 line.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
 import tempfile
 import time
@@ -137,7 +138,8 @@ def main() -> None:
     print(loop_line("steadygan", sg), flush=True)
     deadline = (args.stop_reference_at * sg["seconds"]
                 if args.stop_reference_at and sg["seconds"] is not None else None)
-    ref = reference_time(cfg, device, args.target_fid, args.max_steps, deadline)
+    with multiprocessing.get_context("spawn").Pool(1) as fresh:
+        ref = fresh.apply(reference_time, (cfg, device, args.target_fid, args.max_steps, deadline))
     print(loop_line("reference", ref), flush=True)
     speedup = ratio(ref["seconds"], sg["seconds"])
     training_speedup = ratio(ref["training_seconds"], sg["training_seconds"])
