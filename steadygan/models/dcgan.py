@@ -172,7 +172,8 @@ class Discriminator(nn.Module):
                 parts.append(nn.BatchNorm2d(c_out))
             parts.append(nn.LeakyReLU(cfg.leaky_slope, inplace=True))
             if cfg.d_dropout > 0:
-                parts.append(nn.Dropout2d(cfg.d_dropout))  # whole feature maps: cheaper, and conv features are correlated
+                # whole feature maps: cheaper, and conv features are correlated
+                parts.append(nn.Dropout2d(cfg.d_dropout))
             return parts
 
         layers: list[nn.Module] = []

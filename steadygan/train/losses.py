@@ -62,9 +62,9 @@ class _OverflowReadsZero(torch.autograd.Function):
     where the scaler finds it, skips the step and lowers the scale."""
 
     @staticmethod
-    def forward(ctx: object, value: torch.Tensor) -> torch.Tensor:
+    def forward(ctx: torch.autograd.function.FunctionCtx, value: torch.Tensor) -> torch.Tensor:
         return torch.nan_to_num(value, nan=0.0, posinf=0.0, neginf=0.0)
 
     @staticmethod
-    def backward(ctx: object, grad: torch.Tensor) -> torch.Tensor:
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> torch.Tensor:
         return grad
