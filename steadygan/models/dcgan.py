@@ -152,6 +152,17 @@ class MinibatchStdDev(nn.Module):
         return torch.cat([x, std.expand(x.shape[0], 1, *x.shape[2:])], dim=1)
 
 
+class Fp32BatchNorm2d(nn.BatchNorm2d):
+    """D's BatchNorm, computed in fp32 when autocast hands it fp16 (`train.precision=fp16`).
+
+    In half precision its double backward, which R1's gradient penalty runs, returned NaN at any
+    loss scale (CPU, torch 2.13): every D step was skipped and its scale halved for ever. bf16
+    has fp32's range and runs as it is. Same parameters and state dict as nn.BatchNorm2d."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.float() if x.dtype == torch.float16 else x)
+
+
 class Discriminator(nn.Module):
     def __init__(self, cfg: ModelSection, image_size: int, channels: int) -> None:
         super().__init__()
@@ -169,7 +180,7 @@ class Discriminator(nn.Module):
                 conv = spectral_norm(conv)
             parts: list[nn.Module] = [conv]
             if norm == "batch" and not first:  # no norm on the input layer (DCGAN)
-                parts.append(nn.BatchNorm2d(c_out))
+                parts.append(Fp32BatchNorm2d(c_out))
             parts.append(nn.LeakyReLU(cfg.leaky_slope, inplace=True))
             if cfg.d_dropout > 0:
                 # whole feature maps: cheaper, and conv features are correlated

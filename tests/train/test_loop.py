@@ -240,10 +240,11 @@ def test_cudnn_benchmark_follows_the_setting_on_cuda(tiny_cfg, benchmark):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
-@pytest.mark.parametrize("precision", ["auto", "fp16"])  # bf16 on Ampere and newer; loss scaling
-def test_trains_on_cuda_in_reduced_precision_and_resumes(tiny_cfg, precision):
+# bf16 on Ampere and newer; fp16's loss scaling, also through R1's inner gradient
+@pytest.mark.parametrize("precision, r1_gamma", [("auto", 0), ("fp16", 0), ("fp16", 1)])
+def test_trains_on_cuda_in_reduced_precision_and_resumes(tiny_cfg, precision, r1_gamma):
     cfg = tiny_cfg.with_overrides(["train.device=cuda", f"train.precision={precision}",
-                                   "train.steps=12"])
+                                   f"train.r1_gamma={r1_gamma}", "train.steps=12"])
     result = train(cfg)
     assert all(math.isfinite(result.last_record[k]) for k in STAT_NAMES)
     ckpt = load_checkpoint(result.run_dir / "checkpoints" / "last.pt")
