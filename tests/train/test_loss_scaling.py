@@ -104,11 +104,18 @@ def test_an_overflowing_fp16_r1_penalty_reads_zero_and_poisons_ds_gradients_for_
     assert not torch.isfinite(grads).all()  # the scaler will skip this step
 
 
-def test_fp16_with_r1_trains_a_batchnorm_d_rather_than_skipping_every_step(tiny_cfg):
+@pytest.mark.parametrize("settings", [
+    [],  # D's BatchNorm
+    ["model.d_norm=spectral"],
+    ["train.n_critic=2"],
+    ["train.d_batches=mixed"],
+    ["train.loss=hinge", "model.d_head=patch"],
+])
+def test_fp16_with_r1_trains_d_rather_than_skipping_every_step(tiny_cfg, settings):
     # fp16 BatchNorm's double backward gave NaN at any scale: every D step was skipped, the
     # scale halved 12 times in 12 steps (2^16 -> 16), and D's logged gradient norm stayed 0
-    cfg = tiny_cfg.with_overrides(["train.precision=fp16", "train.r1_gamma=1", "train.steps=12"])
-    assert cfg.model.d_norm == "batch"
+    cfg = tiny_cfg.with_overrides(["train.precision=fp16", "train.r1_gamma=1", "train.steps=12",
+                                   *settings])
     result = train(cfg)
     assert result.last_record["grad_norm_d"] > 0
     scalers = load_checkpoint(result.run_dir / "checkpoints" / "last.pt")["scalers"]
