@@ -1,4 +1,5 @@
-"""fp16 autocast with loss scaling: one scaler per network, overflows skipped, resumed exactly."""
+"""fp16 autocast with loss scaling: one scaler per network, overflows skipped, resumed exactly,
+and R1's gradient penalty kept in fp16's range."""
 import math
 
 import pytest
@@ -66,7 +67,6 @@ def test_fp16_steps_run_eagerly_on_cuda_and_refuse_a_forced_graph():
 def test_precision_must_be_one_of_the_four(tiny_cfg):
     with pytest.raises(ConfigError, match="train.precision"):
         tiny_cfg.with_overrides(["train.precision=fp8"]).validate()
-
 
 
 def _tiny_critic() -> torch.nn.Module:
