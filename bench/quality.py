@@ -1,5 +1,5 @@
 """Time to quality: wall time until domain FID <= target with 10/10 classes, steadygan vs the plain
-reference loop, same model, data, batch and device, in one process.
+reference loop, same model, data, batch and device, in one run.
 
     python bench/quality.py --data mnist --data-dir ../shared/data/mnist --device cuda \
         --batch 128 --target-fid 10 --eval-every 500 --max-steps 20000
@@ -17,16 +17,15 @@ first and each loop's line is printed when it ends, so a run cut short keeps the
 figure; when only the reference misses the target, its whole run gives a lower bound on the
 speed-up. With --stop-reference-at X the reference stops once its clock passes X times
 steadygan's time to target (the speed-up is then at least X): a shorter run when only the goal
-is in question. The reference runs in a fresh Python process, as a plain script would: with the
-C library's defaults, not the settings steadygan gives a CPU run (steadygan/train/cpu_process.py),
-and paying its own CUDA start-up inside its clock, as steadygan does. Prints a table and one JSON
-line.
+is in question. The reference runs in a fresh Python process (reference.in_fresh_process),
+as a plain script would: with the C library's defaults, not the settings steadygan gives a CPU
+run, and paying its own CUDA start-up inside its clock, as steadygan does. Prints a table and
+one JSON line.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import sys
 import tempfile
 import time
@@ -36,7 +35,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from reference import reference_steps  # noqa: E402
+from reference import in_fresh_process, reference_steps  # noqa: E402
 
 from steadygan.config import TrainConfig  # noqa: E402
 from steadygan.metrics.live import LiveFid  # noqa: E402
@@ -138,8 +137,7 @@ def main() -> None:
     print(loop_line("steadygan", sg), flush=True)
     deadline = (args.stop_reference_at * sg["seconds"]
                 if args.stop_reference_at and sg["seconds"] is not None else None)
-    with multiprocessing.get_context("spawn").Pool(1) as fresh:
-        ref = fresh.apply(reference_time, (cfg, device, args.target_fid, args.max_steps, deadline))
+    ref = in_fresh_process(reference_time, cfg, device, args.target_fid, args.max_steps, deadline)
     print(loop_line("reference", ref), flush=True)
     speedup = ratio(ref["seconds"], sg["seconds"])
     training_speedup = ratio(ref["training_seconds"], sg["training_seconds"])

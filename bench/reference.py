@@ -7,8 +7,9 @@ both loops train exactly the same networks.
 """
 from __future__ import annotations
 
+import multiprocessing
 import time
-from typing import Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import torch
 from torch import nn
@@ -75,3 +76,17 @@ def reference_throughput(cfg: TrainConfig, device: torch.device, seconds: float,
         elif start is not None and time.perf_counter() - start >= seconds:
             return (steps - warmup_steps) * cfg.train.batch_size / (time.perf_counter() - start)
     raise AssertionError("unreachable: the reference loop never ends")
+
+
+T = TypeVar("T")
+
+
+def in_fresh_process(fn: Callable[..., T], *args: Any) -> T:
+    """fn(*args) in a fresh Python interpreter (multiprocessing's spawn), its result sent back.
+
+    steadygan sets process-wide things for CPU training (steadygan/train/cpu_process.py) that a
+    plain script does not: a loop measured this way has neither another loop's settings nor its
+    warm caches, pays its own start-up (CUDA's included) and has peaks (RSS, GPU memory) of its
+    own."""
+    with multiprocessing.get_context("spawn").Pool(1) as fresh:
+        return fresh.apply(fn, args)

@@ -1,12 +1,12 @@
-"""Throughput: steadygan's training loop against the plain reference loop, in one process.
+"""Throughput: steadygan's training loop against the plain reference loop, in one run.
 
     python bench/throughput.py --device cpu --batch 128 --seconds 20
 
 Both train the same model on the bundled MNIST subset; images per second count images through full
 D + G steps. The reference runs first, steadygan second, then both again (A B A B) and the median of
-each is reported, because these machines are noisy. Each measurement runs in a fresh process of
-its own: steadygan sets process-wide things for CPU training (steadygan/train/cpu_process.py) that
-a plain script does not, so the reference must not inherit them. Prints a table and one JSON line.
+each is reported, because these machines are noisy. Each measurement runs in a fresh process
+of its own (reference.in_fresh_process), so that the reference does not inherit what steadygan
+sets for CPU training. Prints a table and one JSON line.
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import json
 import platform
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from reference import reference_throughput  # noqa: E402
+from reference import in_fresh_process, reference_throughput  # noqa: E402
 from work import matmul_flops_per_second, step_flops_per_image  # noqa: E402
 
 from steadygan.config import TrainConfig  # noqa: E402
@@ -40,7 +39,8 @@ def steadygan_throughput(cfg: TrainConfig, seconds: float,
     images per second, and the run's timing record (where its wall time went)."""
     steps = max(60, int(expected_rate * seconds / cfg.train.batch_size))
     with tempfile.TemporaryDirectory() as tmp:
-        run_cfg = cfg.with_overrides([f"train.steps={steps}", f"run.log_every={max(steps // 10, 1)}",
+        run_cfg = cfg.with_overrides([f"train.steps={steps}",
+                                      f"run.log_every={max(steps // 10, 1)}",
                                       f"run.out={tmp}/run", "run.progress=false"])
         result = train(run_cfg)
         records = [r for r in RunDir(result.run_dir).read_metrics() if r.get("kind") == "train"]
@@ -57,21 +57,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="per measurement")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
-    parser.add_argument("--only", choices=["reference", "steadygan"], help=argparse.SUPPRESS)
-    parser.add_argument("--expected-rate", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     device = resolve_device(args.device)
     cfg = TrainConfig().with_overrides([
         f"train.batch_size={args.batch}", f"data.image_size={args.image_size}",
         f"train.device={device}", *args.overrides]).validate()
-    if args.only:  # one measurement, in this fresh process, for the parent below
-        print(json.dumps(measure(args.only, cfg, device, args.seconds, args.expected_rate)))
-        return
     ref_runs, sg_runs = [], []
     for _ in range(args.repeats):
-        ref_runs.append(measure_in_child("reference", args))
-        sg_runs.append(measure_in_child("steadygan", args, 2 * ref_runs[-1]["rate"]))
+        ref_runs.append(in_fresh_process(measure, "reference", cfg, device, args.seconds, 0.0))
+        sg_runs.append(in_fresh_process(measure, "steadygan", cfg, device, args.seconds,
+                                        2 * ref_runs[-1]["rate"]))
     ref = statistics.median(r["rate"] for r in ref_runs)
     sg = statistics.median(r["rate"] for r in sg_runs)
     timings = [r["timing"] for r in sg_runs]
@@ -119,17 +115,6 @@ def measure(loop: str, cfg: TrainConfig, device: torch.device, seconds: float,
     if device.type == "cuda":
         peaks["peak_gpu_alloc_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
     return {"rate": rate, "timing": timing, **peaks}
-
-
-def measure_in_child(loop: str, args: argparse.Namespace, expected_rate: float = 0.0) -> dict:
-    """`measure` in a fresh Python process running this script (its stderr passes through)."""
-    command = [sys.executable, __file__, "--only", loop, "--expected-rate", str(expected_rate),
-               "--device", args.device, "--batch", str(args.batch), "--image-size",
-               str(args.image_size), "--seconds", str(args.seconds)]
-    for override in args.overrides:
-        command += ["--set", override]
-    output = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
 
 
 def _device_name(device: torch.device) -> str:

@@ -44,7 +44,7 @@ def state_dict(s: GanState, step: int) -> dict[str, Any]:
         "opt_d": s.opt_d.state_dict(),
         "rng": rng_state(s),
         "scalers": ({"d": s.scaler_d.state_dict(), "g": s.scaler_g.state_dict()}
-                    if s.scaler_d is not None and s.scaler_g is not None else None),
+                    if s.scaler_d is not None else None),  # fp16's pair, or neither
     }
 
 
@@ -104,7 +104,7 @@ def restore(s: GanState, ckpt: dict[str, Any]) -> int:
     s.opt_g.load_state_dict(ckpt["opt_g"])
     s.opt_d.load_state_dict(ckpt["opt_d"])
     scalers = ckpt.get("scalers")  # fp16 only; a run resumed in fp16 from fp32 starts afresh
-    if scalers and s.scaler_d is not None and s.scaler_g is not None:
+    if scalers and s.scaler_d is not None:
         s.scaler_d.load_state_dict(scalers["d"])
         s.scaler_g.load_state_dict(scalers["g"])
     rng = ckpt["rng"]

@@ -52,14 +52,18 @@ def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor,
     # (2^16 at first, above fp16's largest number)
     scale = scaler.scale(torch.ones((), device=logits.device)) / logits.numel()
     (grad,) = torch.autograd.grad(logits.sum() * scale, real, create_graph=True)
-    return _OverflowReadsZero.apply((grad / scale).pow(2).flatten(1).sum(1).mean())
+    return overflow_reads_zero((grad / scale).pow(2).flatten(1).sum(1).mean())
+
+
+def overflow_reads_zero(value: torch.Tensor) -> torch.Tensor:
+    """fp16's overflows (inf, NaN) read 0, as what a skipped step logs: the scaler's to handle,
+    not a divergence. A gradient through it passes unchanged, so an overflowed penalty still
+    carries its overflow into D's gradients, where the scaler finds it and skips the step."""
+    return _OverflowReadsZero.apply(value)
 
 
 class _OverflowReadsZero(torch.autograd.Function):
-    """A value whose overflow reads 0, its gradient passed through unchanged. An fp16 penalty whose
-    inner gradient overflowed then reads 0 in the logs (as a skipped step's gradient norm does)
-    and is no divergence, while its backward pass still carries the overflow into D's gradients,
-    where the scaler finds it, skips the step and lowers the scale."""
+    """overflow_reads_zero's value; its gradient passed through unchanged."""
 
     @staticmethod
     def forward(ctx: torch.autograd.function.FunctionCtx, value: torch.Tensor) -> torch.Tensor:

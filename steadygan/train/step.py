@@ -14,7 +14,8 @@ from torch import nn
 
 from steadygan.config import TrainConfig
 from steadygan.train.labels import d_targets
-from steadygan.train.losses import discriminator_loss, generator_loss, r1_penalty
+from steadygan.train.losses import (discriminator_loss, generator_loss, overflow_reads_zero,
+                                     r1_penalty)
 
 STAT_NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "d_acc_real", "d_acc_fake", "g_acc",
               "grad_norm_d", "grad_norm_g")
@@ -171,14 +172,13 @@ def optimizer_step(optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScale
 
 
 def _unscaled_grad_norm(model: nn.Module, optimizer: torch.optim.Optimizer,
-               scaler: torch.amp.GradScaler | None) -> torch.Tensor:
-    """The gradient's norm, unscaled; 0 for a step that fp16's loss scaling skips (an overflow
-    is the scaler's to handle, not a divergence)."""
+                        scaler: torch.amp.GradScaler | None) -> torch.Tensor:
+    """The gradient's norm, unscaled; 0 for a step that fp16's loss scaling skips."""
     if scaler is not None:
         scaler.unscale_(optimizer)
     grads = [p.grad.detach() for p in model.parameters() if p.grad is not None]
     norm = torch.stack(torch._foreach_norm(grads)).float().norm()  # one launch per group
-    return norm if scaler is None else torch.nan_to_num(norm, nan=0.0, posinf=0.0)
+    return norm if scaler is None else overflow_reads_zero(norm)
 
 
 def warmup_factor(step: int, warmup_steps: int) -> float:
