@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterator, TypeVar
 
 import torch
@@ -88,5 +89,5 @@ def in_fresh_process(fn: Callable[..., T], *args: Any) -> T:
     plain script does not: a loop measured this way has neither another loop's settings nor its
     warm caches, pays its own start-up (CUDA's included) and has peaks (RSS, GPU memory) of its
     own."""
-    with multiprocessing.get_context("spawn").Pool(1) as fresh:
-        return fresh.apply(fn, args)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as fresh:
+        return fresh.submit(fn, *args).result()
