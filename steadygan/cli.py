@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     sa = sub.add_parser("sample", help="generate images from a trained run",
                         description="Write a PNG grid (--out) or N uint8 images (--npz).")
     sa.add_argument("run", metavar="RUN", help="run directory")
-    sa.add_argument("--n", type=int, default=64, help="number of images (default 64)")
+    sa.add_argument("-n", "--n", type=int, default=64, help="number of images (default 64)")
     sa.add_argument("--out", metavar="PNG", help="write a grid image")
     sa.add_argument("--npz", metavar="FILE", help="write uint8 array 'images' (N,C,H,W), or "
                                                   "float array 'points' (N,2) for 2-D mixtures")

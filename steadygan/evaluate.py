@@ -45,7 +45,8 @@ def evaluate_run(run_dir: str | Path, n: int = 10_000, checkpoint: str | Path | 
     else:
         raise ConfigError(f"{run_dir}: domain metrics need 28x28 grayscale digits, 28x28 Stacked "
                           f"MNIST or 2-D mixtures; this run makes {data.image_size}x"
-                          f"{data.image_size}x{data.channels} images")
+                          f"{data.image_size}x{data.channels} images; for these, Inception "
+                          "FID against a folder of real images: --inception-ref DIR")
     result.update(step=generator.step, checkpoint=str(generator.path), ema=generator.uses_ema,
                   seed=seed)
     return result

@@ -95,8 +95,9 @@ def test_sample_writes_a_grid_and_uint8_npz(trained_run, tmp_path):
     images = np.load(tmp_path / "s.npz")["images"]
     assert images.shape == (10, 1, 28, 28) and images.dtype == np.uint8
     assert Image.open(tmp_path / "g.png").size == (4 * 28 + 10, 3 * 28 + 8)
-    assert main(["sample", str(trained_run), "--n", "3", "--no-ema", "--npz",
+    assert main(["sample", str(trained_run), "-n", "3", "--no-ema", "--npz",
                  str(tmp_path / "raw.npz")]) == 0
+    assert np.load(tmp_path / "raw.npz")["images"].shape == (3, 1, 28, 28)  # -n is --n
 
 
 def test_config_command_prints_loadable_toml(capsys, tmp_path):

@@ -46,6 +46,7 @@ def _one_line(capsys, argv, fragment):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert fragment in err and "\n" not in err, err
+    return err
 
 
 def test_eval_bad_input(capsys, tmp_path, digits_run):
@@ -68,7 +69,8 @@ def test_eval_refuses_non_digit_runs(capsys, tmp_path):
         if not s.startswith("train.steps"):
             args += ["--set", s]
     assert main(args) == 0
-    _one_line(capsys, ["eval", str(tmp_path / "rgb")], "28x28 grayscale")
+    message = _one_line(capsys, ["eval", str(tmp_path / "rgb")], "28x28 grayscale")
+    assert "--inception-ref DIR" in message  # what to use instead
 
 
 def test_inception_fid_without_the_extra_says_how_to_install(capsys, tmp_path, digits_run,
