@@ -15,11 +15,12 @@ FAULTS = """
 import resource, torch
 from steadygan.train.cpu_process import keep_freed_memory
 def page_faults_per_block():
-    torch.ones(10 * 2**20)  # 40 MiB, freed at once: beyond what glibc ever keeps by default
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(5):
+    for _ in range(3):  # 40 MiB, freed at once: beyond what glibc ever keeps by default
         torch.ones(10 * 2**20)
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(20):
+        torch.ones(10 * 2**20)
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20
 default = page_faults_per_block()
 print(default, keep_freed_memory(), page_faults_per_block())
 """
@@ -33,7 +34,9 @@ def test_freed_memory_is_reused_without_faulting_its_pages_in_again():
     default, applied, kept = float(out[0]), out[1], float(out[2])
     assert applied == "True"
     assert default >= 10_000  # 40 MiB of 4 KiB pages, mapped afresh every time
-    # kept: 0 faults in most processes here, 2,048 (8 MiB of the 40) in some
+    # kept: glibc's heap grows by a block or two more, once, and then serves every block from
+    # memory it kept: 0 faults in 31 of 60 processes here, 1 or 2 fresh blocks of the 20 in the
+    # others. (Measuring 5 blocks, 2 fresh ones of them failed this bound in 15 of 40.)
     assert kept <= default / 4
 
 
