@@ -21,7 +21,8 @@ def step_flops_per_image(cfg: TrainConfig, device: torch.device) -> float:
     products of D on real and fake, the G step, and their backward passes (not the elementwise
     work, the optimizer or the statistics). The reference computes the same plus D's weight
     gradients in its G step, which it throws away, so this is the work both loops must do."""
-    state = build_state(cfg, device)
+    # the work is the model's, compiled or not; compiling it again here would take a minute
+    state = build_state(cfg.with_overrides(["train.compile=false"]), device)
     domain = domain_for(cfg)
     real = domain.to_batch(domain.load()[:cfg.train.batch_size].to(device))
     with FlopCounterMode(display=False) as counter:
