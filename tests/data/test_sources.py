@@ -66,6 +66,14 @@ def test_to_uint8_clamps_and_handles_grad_and_nan():
     assert out.dtype == np.uint8
     assert out[:5].tolist() == [0, 0, 128, 255, 255]
     assert out[5] in (127, 128)
+    assert x.detach()[:5].tolist() == [-3.0, -1.0, 0.0, 1.0, 7.0]  # the input is left as it was
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_to_uint8_on_cuda_gives_the_cpu_s_bytes():
+    x = torch.randn(64, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 1.2
+    assert np.array_equal(to_uint8(x.cuda()), to_uint8(x))
+    assert np.array_equal(to_uint8(x.cuda().bfloat16()), to_uint8(x.bfloat16()))
 
 
 def test_to_unit_range_rejects_float():
