@@ -38,7 +38,8 @@ if [ "$stage" = 1 ]; then
   nvidia-smi --query-gpu=name,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
   python -c "import torch; print(torch.__version__, torch.cuda.get_device_name())" >> "$OUT/gpu.txt"
   timeout 100 python -m pytest -q tests/train/test_graphed.py tests/train/test_loop.py \
-      tests/data/test_sources.py -k "cuda or graph" -p no:cacheprovider > "$OUT/pytest.txt" 2>&1
+      tests/data/test_sources.py tests/train/test_checkpoint_writer.py -k "cuda or graph" \
+      -p no:cacheprovider > "$OUT/pytest.txt" 2>&1
   echo "pytest rc=$?" >> "$OUT/pytest.txt"
   {
     # 10 s per measurement at batch 128: a 3 s run (2026-11-27) is mostly its first evaluation,

@@ -12,8 +12,11 @@ from steadygan.train.checkpoint_writer import CheckpointWriter
 from conftest import TINY_SETTINGS
 
 
-def test_the_file_holds_the_state_at_save_time_not_what_training_did_next(tmp_path,
-                                                                           monkeypatch):
+@pytest.mark.parametrize("device", [
+    "cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(),
+                                                         reason="needs CUDA"))])
+def test_the_file_holds_the_state_at_save_time_not_what_training_did_next(tmp_path, monkeypatch,
+                                                                           device):
     trained_on = threading.Event()
     real_save = checkpoint_writer.atomic_save
 
@@ -22,16 +25,22 @@ def test_the_file_holds_the_state_at_save_time_not_what_training_did_next(tmp_pa
         real_save(obj, path)
 
     monkeypatch.setattr(checkpoint_writer, "atomic_save", save_later)
-    weights = torch.arange(6.0)
-    ckpt = {"format": 1, "G": {"w": weights}, "opt": {"state": [weights * 2]}, "rng": None}
+    weights = torch.arange(6.0, device=device)
+    kernel = torch.randn(4, 3, 2, 2, device=device).to(memory_format=torch.channels_last)
+    kernel_then = kernel.to("cpu", copy=True)
+    ckpt = {"format": 1, "G": {"w": weights}, "D": {"k": kernel},
+            "opt": {"state": [weights * 2]}, "rng": None}
     with CheckpointWriter() as writer:
         writer.save(ckpt, [tmp_path / "a.pt", tmp_path / "b.pt"])
         weights.add_(100.0)  # the training goes on changing its tensors in place
+        kernel.zero_()
         trained_on.set()
     for name in ("a.pt", "b.pt"):
         saved = load_checkpoint(tmp_path / name)
         assert torch.equal(saved["G"]["w"], torch.arange(6.0))
         assert torch.equal(saved["opt"]["state"][0], torch.arange(6.0) * 2)
+        assert torch.equal(saved["D"]["k"], kernel_then)
+        assert saved["D"]["k"].is_contiguous(memory_format=torch.channels_last)  # as it was
 
 
 def _failing_after(monkeypatch, n_ok: int) -> None:
