@@ -9,7 +9,7 @@ alone is no evidence; only the combination with saturated accuracies is.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 import numpy as np
 
@@ -65,7 +65,8 @@ def _span(window: Sequence[Record]) -> tuple[int, int]:
     return int(window[0]["step"]), int(window[-1]["step"])
 
 
-def detect_divergence(window: Sequence[Record], evals: Sequence[Record]) -> Diagnosis | None:
+def detect_divergence(window: Sequence[Record], evals: Sequence[Record],
+                      ongoing: bool = False) -> Diagnosis | None:
     bad = [r for r in window if not all(_finite(v) for v in r.values() if _numeric(v))]
     if not bad:
         return None
@@ -75,15 +76,20 @@ def detect_divergence(window: Sequence[Record], evals: Sequence[Record]) -> Diag
                      REMEDIES_DIVERGENCE)
 
 
-def detect_d_overpowering(window: Sequence[Record], evals: Sequence[Record]) -> Diagnosis | None:
-    """D wins every call and G's gradient no longer carries signal."""
+def detect_d_overpowering(window: Sequence[Record], evals: Sequence[Record],
+                          ongoing: bool = False) -> Diagnosis | None:
+    """D wins every call and G's gradient no longer carries signal.
+
+    To begin, a trend confirms it: G's loss not falling by a tenth, or its gradient shrinking,
+    across the window (measured: at lr_d 2e-2 vs lr_g 1e-6 G's loss creeps down 8 % while D
+    wins 99 %). Once diagnosed it goes on while D keeps winning: on that plateau G's loss swings
+    by a tenth from record to record, and a window that read as a recovery by chance (one in
+    seven, 2026-11-28) would have ended the diagnosis and called the run recovered."""
     d_acc = np.array([_d_acc(r) for r in window])
     g_acc = np.array([r["g_acc"] for r in window])
     loss_g = np.array([r["loss_g"] for r in window])
     grad_g = np.array([r["grad_norm_g"] for r in window])
-    # a trend confirms it: G's loss not falling by a tenth, or its gradient shrinking, across the
-    # window (measured: at lr_d 2e-2 vs lr_g 1e-6 G's loss creeps down 8 % while D wins 99 %)
-    worsening = loss_g[-1] >= 0.9 * loss_g[0] or grad_g[-1] <= 0.8 * grad_g[0]
+    worsening = ongoing or loss_g[-1] >= 0.9 * loss_g[0] or grad_g[-1] <= 0.8 * grad_g[0]
     if d_acc.min() >= 0.95 and g_acc.max() <= 0.02 and worsening:
         severity = "failure"
     elif d_acc.mean() >= 0.92 and g_acc.mean() <= 0.04 and worsening:
@@ -93,14 +99,15 @@ def detect_d_overpowering(window: Sequence[Record], evals: Sequence[Record]) -> 
     return Diagnosis(
         "d_overpowering", *_span(window), severity,
         f"D calls {d_acc.mean():.0%} of images right and only {g_acc.mean():.1%} of fakes pass; "
-        "G's gradient is vanishing",
+        "G is not catching up",
         {"d_acc": float(d_acc.mean()), "g_acc": float(g_acc.mean()), "loss_d": _mean(window, "loss_d"),
          "loss_g_first": float(loss_g[0]), "loss_g_last": float(loss_g[-1]),
          "grad_norm_g_first": float(grad_g[0]), "grad_norm_g_last": float(grad_g[-1])},
         REMEDIES_D_STRONG)
 
 
-def detect_g_overpowering(window: Sequence[Record], evals: Sequence[Record]) -> Diagnosis | None:
+def detect_g_overpowering(window: Sequence[Record], evals: Sequence[Record],
+                          ongoing: bool = False) -> Diagnosis | None:
     """D calls most fakes real for the whole window."""
     g_acc = np.array([r["g_acc"] for r in window])
     fake_acc = np.array([r["d_acc_fake"] for r in window])
@@ -113,7 +120,8 @@ def detect_g_overpowering(window: Sequence[Record], evals: Sequence[Record]) -> 
                       "d_acc_real": _mean(window, "d_acc_real")}, REMEDIES_G_STRONG)
 
 
-def detect_mode_collapse(window: Sequence[Record], evals: Sequence[Record]) -> Diagnosis | None:
+def detect_mode_collapse(window: Sequence[Record], evals: Sequence[Record],
+                         ongoing: bool = False) -> Diagnosis | None:
     """G's samples for different z are much less diverse than real data, or cover few classes."""
     evidence: dict[str, float] = {}
     severity = None
@@ -142,7 +150,8 @@ def detect_mode_collapse(window: Sequence[Record], evals: Sequence[Record]) -> D
                      evidence, REMEDIES_COLLAPSE)
 
 
-def detect_oscillation(window: Sequence[Record], evals: Sequence[Record]) -> Diagnosis | None:
+def detect_oscillation(window: Sequence[Record], evals: Sequence[Record],
+                       ongoing: bool = False) -> Diagnosis | None:
     """Large, persistent swings of D's accuracy and no progress of the live metric."""
     d_acc = np.array([_d_acc(r) for r in window])
     swings = np.diff(d_acc)
@@ -157,7 +166,8 @@ def detect_oscillation(window: Sequence[Record], evals: Sequence[Record]) -> Dia
                      REMEDIES_OSCILLATION)
 
 
-def detect_convergence(window: Sequence[Record], evals: Sequence[Record]) -> Diagnosis | None:
+def detect_convergence(window: Sequence[Record], evals: Sequence[Record],
+                       ongoing: bool = False) -> Diagnosis | None:
     """Both accuracies settled in a band around 0.5 and the live metric on a plateau."""
     d_acc = np.array([_d_acc(r) for r in window])
     g_acc = np.array([r["g_acc"] for r in window])
@@ -171,18 +181,22 @@ def detect_convergence(window: Sequence[Record], evals: Sequence[Record]) -> Dia
                      ["stop here, or lower both learning rates to refine"])
 
 
-DETECTORS: tuple[Callable[[Sequence[Record], Sequence[Record]], Diagnosis | None], ...] = (
-    detect_divergence, detect_d_overpowering, detect_g_overpowering, detect_mode_collapse,
-    detect_oscillation, detect_convergence)
+Detector = Callable[[Sequence[Record], Sequence[Record], bool], Diagnosis | None]
+# by the kind of diagnosis each gives; `ongoing`: that kind was found at the previous record
+DETECTORS: dict[str, Detector] = {
+    "divergence": detect_divergence, "d_overpowering": detect_d_overpowering,
+    "g_overpowering": detect_g_overpowering, "mode_collapse": detect_mode_collapse,
+    "oscillation": detect_oscillation, "converged": detect_convergence}
 
 
-def detect(records: Sequence[Record], window: int = WINDOW, warmup_steps: int = 0
-           ) -> list[Diagnosis]:
+def detect(records: Sequence[Record], window: int = WINDOW, warmup_steps: int = 0,
+           ongoing: Collection[str] = ()) -> list[Diagnosis]:
     """Every detector on the last `window` train records (and the eval records up to them).
 
     Divergence is checked at once; the others wait until a full window lies past warmup_steps,
-    since the first steps of every GAN look like D dominance and collapse.
-    """
+    since the first steps of every GAN look like D dominance and collapse. `ongoing`: the kinds
+    found at the previous record, which some detectors keep on weaker evidence than they start
+    on (hysteresis)."""
     train = _train(records)
     if not train:
         return []
@@ -193,7 +207,8 @@ def detect(records: Sequence[Record], window: int = WINDOW, warmup_steps: int = 
         return [divergence]
     if len(recent) < window or recent[0]["step"] <= warmup_steps:
         return []
-    found = (d(recent, evals) for d in DETECTORS[1:])
+    found = (fn(recent, evals, kind in ongoing) for kind, fn in DETECTORS.items()
+             if kind != "divergence")
     return [d for d in found if d is not None]
 
 

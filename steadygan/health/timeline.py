@@ -19,18 +19,22 @@ class Timeline:
         self.diagnoses: list[Diagnosis] = []
         self.view: list[dict[str, Any]] = []  # the records of the run as it stands now
         self.last_step = 0
+        self.found_last: set[str] = set()  # the kinds found at the last train record
 
     def add(self, record: dict[str, Any]) -> list[Diagnosis]:
         """Take one metrics record; return diagnoses that are new, or got worse."""
         kind = record.get("kind", "train")
         if kind == "rollback":
             self.view = [r for r in self.view if r["step"] <= record["to_step"]]
+            self.found_last = set()  # the restored weights start afresh
             return []
         self.view.append(record)
         if kind != "train":
             return []
         self.last_step = int(record["step"])
-        return self._merge(detect(self.view, self.window, self.warmup_steps))
+        found = detect(self.view, self.window, self.warmup_steps, self.found_last)
+        self.found_last = {d.kind for d in found}
+        return self._merge(found)
 
     def _merge(self, found: Iterable[Diagnosis]) -> list[Diagnosis]:
         new = []
