@@ -44,7 +44,7 @@ MIXTURE_DEFAULTS = ["train.lr_g=1e-3", "train.lr_d=1e-3", "train.batch_size=256"
 # 25 sharp modes take longer than 8: the default recipe's share of grid25 samples on a mode was
 # still climbing at 12 epochs (54-80 % over four seeds, 25 modes) and levels off near 90 % by
 # 18-20 epochs (two seeds: 92-93 % at 24). ring8 is at 96 % by 12.
-SOURCE_DEFAULTS = {"grid25": ["train.epochs=24"]}
+SOURCE_DEFAULTS = {"grid25": ["train.epochs=24"], "stacked-mnist": ["data.channels=3"]}
 
 
 @dataclass
@@ -183,10 +183,9 @@ class TrainConfig:
     @classmethod
     def for_data(cls, name: str) -> "TrainConfig":
         """The defaults for a data source, with data.name set to it: 2-D mixtures get their own
-        (MIXTURE_DEFAULTS, and SOURCE_DEFAULTS for one mixture alone)."""
-        defaults = MIXTURE_DEFAULTS + SOURCE_DEFAULTS.get(name, []) \
-            if name in MIXTURE_SOURCES else []
-        return cls().with_overrides(defaults + [f"data.name={name}"])
+        (MIXTURE_DEFAULTS), and SOURCE_DEFAULTS those of one source alone."""
+        defaults = MIXTURE_DEFAULTS if name in MIXTURE_SOURCES else []
+        return cls().with_overrides(defaults + SOURCE_DEFAULTS.get(name, []) + [f"data.name={name}"])
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config",

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from steadygan.cli import main
+from steadygan.cli import build_parser, main, resolve_config
 from steadygan.config import ConfigError, TrainConfig
 from steadygan.train.loop import train
 
@@ -68,7 +68,14 @@ def test_cli_uses_the_mixture_defaults_unless_overridden(tmp_path):
     assert "lr_d = 0.001" in text and "lr_g = 0.0005" in text
 
 
-def test_stacked_mnist_needs_three_channels():
+def test_stacked_mnist_needs_three_channels_and_gets_them_by_default():
     with pytest.raises(ConfigError, match="stacked-mnist has 3 channels"):
         TrainConfig().with_overrides(["data.name=stacked-mnist"]).validate()
     TrainConfig().with_overrides(["data.name=stacked-mnist", "data.channels=3"]).validate()
+    assert TrainConfig.for_data("stacked-mnist").validate().data.channels == 3
+    # `steadygan train --data stacked-mnist` (what `resolve_config` builds), and a contrary flag
+    assert resolve_config(build_parser().parse_args(
+        ["train", "--data", "stacked-mnist"])).data.channels == 3
+    with pytest.raises(ConfigError, match="stacked-mnist has 3 channels"):
+        resolve_config(build_parser().parse_args(["train", "--data", "stacked-mnist",
+                                                  "--channels", "1"]))
