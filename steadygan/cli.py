@@ -15,7 +15,8 @@ EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
 # Shortcut flags for the settings people change most; everything else goes through --set.
 _SHORTCUTS = (
-    ("--data", "data.name", str, "dataset: bundled (default, offline MNIST subset), mnist, folder"),
+    ("--data", "data.name", str, "dataset: bundled (default, offline MNIST subset), mnist, folder, "
+                                 "stacked-mnist, ring8, grid25"),
     ("--data-dir", "data.dir", str, "folder of the MNIST files or of the images"),
     ("--image-size", "data.image_size", int, "image size: 28, 32 or 64"),
     ("--channels", "data.channels", int, "1 (grayscale) or 3 (RGB)"),
