@@ -392,9 +392,11 @@ def _resume_into(state: GanState, window: StatsWindow, best: BestTracker | None,
 def _resumable_checkpoint(run: RunDir, cfg: TrainConfig) -> dict[str, Any]:
     ckpt = load_checkpoint(run.last_checkpoint)
     saved = checkpoint_config(ckpt, run.last_checkpoint)
-    if saved.model_signature() != cfg.model_signature():
-        changed = sorted(k for k, v in cfg.model_signature().items()
-                         if saved.model_signature().get(k) != v)
+    before, now = saved.model_signature(), cfg.model_signature()
+    if before != now:
+        # `points`: the run trained on 2-D mixtures (True) or on images (False)
+        changed = [f"{k} {before.get(k)} -> {v}" for k, v in sorted(now.items())
+                   if before.get(k) != v]
         raise CheckpointError(f"{run.path}: cannot resume with a different model "
                               f"(changed: {', '.join(changed)})")
     return ckpt

@@ -133,7 +133,7 @@ def test_a_run_directory_is_never_overwritten(tiny_cfg):
 
 def test_resume_refuses_a_different_model(tiny_cfg):
     train(tiny_cfg.with_overrides(["train.steps=6"]))
-    with pytest.raises(CheckpointError, match="different model.*g_width"):
+    with pytest.raises(CheckpointError, match=r"different model \(changed: g_width 16 -> 32\)"):
         train(tiny_cfg.with_overrides(["train.steps=12", "model.g_width=32"]), resume=True)
 
 
