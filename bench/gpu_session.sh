@@ -16,7 +16,8 @@
 #     under the sweep's own CUDA MPS, time-boxed; rerun it to resume (while the machine is warm)
 #   stage 5 (about 6 min): issue #5's time to FID 10, steadygan then the reference, 30,000 steps
 #     at most each (the reference alone runs about 4 min of them at 16,000 img/s), the reference
-#     stopped once it has run 4x steadygan's time (the goal is 3x)
+#     stopped once it has run 4x steadygan's time (the goal is 3x; STOP_AT=3.2 when the lease is
+#     short)
 #   stage 6 (about 8 min): the CUDA graph tests, one trial profiled, then issue #6's whole 48 x 3
 #     sweep under the sweep's own CUDA MPS (`--mps auto`, the default; 2026-11-28's run started
 #     the daemon by hand) with a monitor (GPU use, load, the busiest threads), time-boxed
@@ -119,7 +120,7 @@ fi
 
 if [ "$stage" = 5 ]; then
   timeout 450 python bench/quality.py --data mnist --data-dir "$MNIST_DIR" --device cuda --batch 128 \
-      --target-fid 10 --eval-every 1000 --max-steps 30000 --stop-reference-at 4 \
+      --target-fid 10 --eval-every 1000 --max-steps 30000 --stop-reference-at "${STOP_AT:-4}" \
       > "$OUT/quality.txt" 2>&1
 fi
 
