@@ -191,6 +191,8 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
     run = RunDir(ranks.from_writer(lambda: cfg.run.out or str(RunDir.default_path())))
     cfg.run.out = str(run.path)
 
+    # a resume that cannot go on says so before the data are loaded (a folder can take minutes)
+    resumed = ranks.from_writer(lambda: _resumable_checkpoint(run, cfg)) if resume else None
     domain = domain_for(cfg)
     data = domain.load().to(device)  # resident on the device; batches are drawn by index
     n_images = data.shape[0]
@@ -208,8 +210,8 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
     best = BestTracker.create(cfg, domain, device)
     health = HealthMonitor(cfg, run, state, domain, data)
     start = 0
-    if resume:
-        start = _resume_into(state, window, best, health, run, cfg, ranks)
+    if resumed is not None:
+        start = _resume_into(state, window, best, health, run, resumed, ranks)
     else:
         ranks.from_writer(run.prepare_new)
     if writer:
@@ -377,9 +379,8 @@ def _roll_back(state: GanState, window: StatsWindow, run: RunDir, health: Health
 
 
 def _resume_into(state: GanState, window: StatsWindow, best: BestTracker | None,
-                 health: HealthMonitor, run: RunDir, cfg: TrainConfig, ranks: Ranks) -> int:
-    """Continue from rank 0's last checkpoint, on every process."""
-    ckpt = ranks.from_writer(lambda: _resumable_checkpoint(run, cfg))
+                 health: HealthMonitor, run: RunDir, ckpt: dict[str, Any], ranks: Ranks) -> int:
+    """Continue from rank 0's last checkpoint (`ckpt`, on every process)."""
     step = _restore(state, window, ckpt, ranks)
     if best is not None and ckpt.get("best") is not None:
         best.load_state_dict(ckpt["best"])

@@ -135,6 +135,10 @@ def test_resume_refuses_a_different_model(tiny_cfg):
     train(tiny_cfg.with_overrides(["train.steps=6"]))
     with pytest.raises(CheckpointError, match=r"different model \(changed: g_width 16 -> 32\)"):
         train(tiny_cfg.with_overrides(["train.steps=12", "model.g_width=32"]), resume=True)
+    # said before the data are loaded: a folder that is not there is not what it complains about
+    with pytest.raises(CheckpointError, match="g_width 16 -> 32"):
+        train(tiny_cfg.with_overrides(["model.g_width=32", "data.name=folder",
+                                       f"data.dir={tiny_cfg.run.out}/nowhere"]), resume=True)
 
 
 def test_batch_larger_than_the_dataset_is_refused(tiny_cfg, tmp_path):
