@@ -199,19 +199,25 @@ class TrainConfig:
                 _assign(section, section_name, key, value, source)
         return cfg
 
-    def with_overrides(self, assignments: list[str]) -> "TrainConfig":
-        """Apply `section.key=value` strings; values are parsed by the field's type."""
+    def with_overrides(self, assignments: list[str], source: str = "--set") -> "TrainConfig":
+        """Apply `section.key=value` strings; values are parsed by the field's type. `source`:
+        where they came from, for the error messages."""
         cfg = TrainConfig.from_dict(self.to_dict())
         for text in assignments:
             if "=" not in text:
-                raise ConfigError(f"--set {text}: expected section.key=value")
+                raise ConfigError(f"{source} {text}: expected section.key=value")
             dotted, raw = text.split("=", 1)
             if dotted.count(".") != 1:
-                raise ConfigError(f"--set {text}: expected section.key=value")
+                raise ConfigError(f"{source} {text}: expected section.key=value")
             section_name, key = dotted.strip().split(".")
-            section = _section(cfg, section_name, "--set")
-            _assign(section, section_name, key, _parse_text(raw.strip()), "--set")
+            section = _section(cfg, section_name, source)
+            _assign(section, section_name, key, _parse_text(raw.strip()), source)
         return cfg
+
+    def value(self, dotted: str) -> Any:
+        """The setting `section.key`."""
+        section_name, key = dotted.split(".", 1)
+        return getattr(getattr(self, section_name), key)
 
     def validate(self) -> "TrainConfig":
         for check in _CHECKS:

@@ -43,17 +43,41 @@ def parse_grid(specs: list[str], base: TrainConfig) -> list[tuple[str, list[str]
             raise ConfigError(f"--grid {spec}: {key} is already an axis")
         if key == "train.seed":
             raise ConfigError(f"--grid {spec}: use --seeds for seeds")
+        seen: dict[object, str] = {}  # two equal values would be one trial folder, trained twice
         for value in values:
-            base.with_overrides([f"{key}={value}"]).validate()  # unknown key, wrong type, range
+            # unknown key, wrong type, range
+            parsed = base.with_overrides([f"{key}={value}"], "--grid").validate().value(key)
+            if parsed in seen:
+                raise ConfigError(f"--grid {spec}: {value} is {seen[parsed]} again")
+            seen[parsed] = value
         axes.append((key, values))
     return axes
 
 
-def parse_random(specs: list[str], base: TrainConfig) -> list[tuple[str, float, float, bool]]:
+@dataclass(frozen=True)
+class RandomRange:
+    key: str
+    lo: float
+    hi: float
+    log: bool  # log-uniform
+    integer: bool  # an integer setting: whole numbers only
+
+    def draw(self, rng: random.Random) -> str:
+        if self.integer:  # log-uniform over the whole numbers lo..hi
+            x = math.exp(rng.uniform(math.log(self.lo), math.log(self.hi + 1))) if self.log \
+                else rng.uniform(self.lo, self.hi + 1)
+            return f"{self.key}={min(int(x), int(self.hi))}"
+        x = math.exp(rng.uniform(math.log(self.lo), math.log(self.hi))) if self.log \
+            else rng.uniform(self.lo, self.hi)
+        return f"{self.key}={x:.3g}"
+
+
+def parse_random(specs: list[str], base: TrainConfig) -> list[RandomRange]:
     """`section.key=lo:hi` (uniform) or `section.key=lo:hi:log` (log-uniform) -> ranges."""
     ranges = []
     for spec in specs:
         key, _, raw = spec.partition("=")
+        key = key.strip()
         parts = raw.split(":")
         try:
             if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "log"):
@@ -64,23 +88,26 @@ def parse_random(specs: list[str], base: TrainConfig) -> list[tuple[str, float, 
         if not lo < hi or (log and lo <= 0):
             raise ConfigError(f"--random {spec}: need lo < hi (and lo > 0 for log)")
         for value in (lo, hi):
-            base.with_overrides([f"{key.strip()}={value:g}"]).validate()
-        ranges.append((key.strip(), lo, hi, log))
+            checked = base.with_overrides([f"{key}={value:g}"], "--random").validate()
+        current = checked.value(key)
+        ranges.append(RandomRange(key, lo, hi, log,
+                                  isinstance(current, int) and not isinstance(current, bool)))
     return ranges
 
 
-def sample_random(ranges: list[tuple[str, float, float, bool]], trials: int,
-                  seed: int = 0) -> list[str]:
-    """`trials` random points as comma-free grid values: one list of values per range."""
+def sample_random(ranges: list[RandomRange], trials: int, seed: int = 0) -> list[list[str]]:
+    """`trials` distinct random points, each a list of `section.key=value` (floats to 3
+    significant digits, which name the trial folders: two equal points would share one)."""
     rng = random.Random(seed)
-    points = []
-    for _ in range(trials):
-        values = []
-        for key, lo, hi, log in ranges:
-            x = math.exp(rng.uniform(math.log(lo), math.log(hi))) if log else rng.uniform(lo, hi)
-            values.append(f"{key}={x:.3g}")
-        points.append(values)
-    return points
+    points: list[list[str]] = []
+    for _ in range(100 * trials):
+        point = [r.draw(rng) for r in ranges]
+        if point not in points:
+            points.append(point)
+            if len(points) == trials:
+                return points
+    raise ConfigError(f"--trials {trials}: the --random ranges gave only {len(points)} distinct "
+                      f"points in {100 * trials} draws; ask for fewer trials or wider ranges")
 
 
 def expand(axes: list[tuple[str, list[str]]], seeds: int,
@@ -91,7 +118,15 @@ def expand(axes: list[tuple[str, list[str]]], seeds: int,
     combos = list(itertools.product(*[[f"{key}={v}" for v in values] for key, values in axes]))
     if random_points:
         combos = [combo + tuple(point) for combo in combos for point in random_points]
-    return [Trial(tuple(combo), seed) for combo in combos for seed in range(seeds)]
+    trials = [Trial(tuple(combo), seed) for combo in combos for seed in range(seeds)]
+    folders: dict[str, Trial] = {}
+    for trial in trials:  # values that differ only in characters a folder name cannot hold
+        if trial.name in folders:
+            raise ConfigError(f"sweep: {', '.join(folders[trial.name].assignments)} and "
+                              f"{', '.join(trial.assignments)} would share the trial folder "
+                              f"{trial.name}")
+        folders[trial.name] = trial
+    return trials
 
 
 CONTROLLED_KEYS = ("train.lr_g", "train.lr_d", "train.beta1")  # what the balance controller moves

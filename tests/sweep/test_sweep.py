@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from steadygan.cli import main
-from steadygan.config import TrainConfig, dump_toml
+from steadygan.config import ConfigError, TrainConfig, dump_toml
 from steadygan.sweep import local
 from steadygan.sweep.grid import expand, parse_grid, parse_random, sample_random
 
@@ -70,7 +70,8 @@ def test_seeds_multiply_the_trials():
 @pytest.mark.parametrize("grid, fragment", [
     (["--grid", "train.lrd=1e-4,2e-4"], "unknown setting 'train.lrd'"),
     (["--grid", "train.lr_d="], "no values given"),
-    (["--grid", "train.batch_size=32,big"], "train.batch_size must be an integer"),
+    (["--grid", "train.batch_size=32,big"], "--grid: train.batch_size must be an integer"),
+    (["--grid", "train.lr_d=1e-4,2e-4,0.0001"], "0.0001 is 1e-4 again"),  # one folder, twice
     (["--grid", "labels.flip=0.1,0.9"], "labels.flip"),
     (["--grid", "train.seed=0,1"], "use --seeds"),
     (["--grid", "lr_d"], "expected section.key=v1,v2"),
@@ -108,6 +109,26 @@ def test_random_search_draws_seeded_points_inside_the_ranges():
     assert min(lrs) < 1e-4 and max(lrs) > 1e-3  # log-uniform reaches both decades
     trials = expand(parse_grid(["train.loss=bce,hinge"], TrainConfig()), 2, points)
     assert len(trials) == 2 * 20 * 2 and len(trials[0].assignments) == 3
+
+
+def test_random_points_are_distinct_and_integer_settings_whole():
+    # 3 significant digits name the folders: 60 draws over 1.00e-4..1.20e-4 (21 such values)
+    # would repeat some; integers are drawn as integers
+    narrow = parse_random(["train.lr_d=1e-4:1.2e-4"], TrainConfig())
+    points = sample_random(narrow, 15)
+    assert len({p[0] for p in points}) == 15
+    with pytest.raises(ConfigError, match="only 21 distinct points"):
+        sample_random(narrow, 30)
+    widths = sample_random(parse_random(["model.d_width=16:128:log"], TrainConfig()), 30)
+    values = [int(p[0].split("=")[1]) for p in widths]  # int() of "47.3" would raise
+    assert all(16 <= v <= 128 for v in values) and len(set(values)) == 30
+    TrainConfig().with_overrides(widths[0]).validate()
+
+
+def test_two_trials_never_share_a_folder():
+    # "/a/b" and "/a_b" differ only where a folder name cannot hold the character
+    with pytest.raises(ConfigError, match="would share the trial folder dir-_a_b_s0"):
+        expand([("data.dir", ["/a/b", "/a_b"])], 1)
 
 
 def test_a_trial_that_cannot_train_is_recorded_as_an_error_and_retried(tmp_path):
