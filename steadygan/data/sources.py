@@ -75,7 +75,7 @@ def to_unit_range(images_uint8: np.ndarray) -> torch.Tensor:
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """Float tensor in [-1, 1] -> uint8 pixels (rounded, out-of-range values clamped)."""
-    # where the images are: from a GPU only the bytes travel, a quarter of the floats
+    # Computed where the images are: from a GPU only the bytes travel, a quarter of the floats.
     # A diverged generator can emit NaN; map it to mid-gray instead of undefined bytes.
     x = torch.nan_to_num(images.detach().float(), nan=0.0)
     return x.add(1.0).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8).cpu().numpy()

@@ -63,7 +63,7 @@ class RandomRange:
     integer: bool  # an integer setting: whole numbers only
 
     def draw(self, rng: random.Random) -> str:
-        if self.integer:  # log-uniform over the whole numbers lo..hi
+        if self.integer:  # the whole numbers lo..hi, each as likely as its stretch of the range
             x = math.exp(rng.uniform(math.log(self.lo), math.log(self.hi + 1))) if self.log \
                 else rng.uniform(self.lo, self.hi + 1)
             return f"{self.key}={min(int(x), int(self.hi))}"
