@@ -26,9 +26,11 @@ class BestTracker:
         self.best_score, self.best_step = math.inf, -1
 
     @classmethod
-    def create(cls, cfg: TrainConfig, domain: ImageDomain | PointDomain,
-               device: torch.device) -> "BestTracker | None":
-        evaluate = domain.live_eval(device) if cfg.run.eval_every > 0 else None
+    def create(cls, cfg: TrainConfig, domain: ImageDomain | PointDomain, device: torch.device,
+               real: torch.Tensor) -> "BestTracker | None":
+        """None when run.eval_every is 0 or the data have no live evaluation (`real`: the
+        training data, which decide it for a folder of 28x28 images)."""
+        evaluate = domain.live_eval(device, real) if cfg.run.eval_every > 0 else None
         return cls(cfg, domain, evaluate, device) if evaluate is not None else None
 
     def due(self, step: int, total: int) -> bool:

@@ -207,7 +207,9 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
     state.average_gradients = ranks.average_gradients
     ranks.share_weights(state.G, state.D, state.G_ema)
     window = StatsWindow(device)
-    best = BestTracker.create(cfg, domain, device)
+    best = BestTracker.create(cfg, domain, device, data)
+    if domain.no_live_eval and writer:
+        print(f"steadygan: {domain.no_live_eval}", file=sys.stderr)
     health = HealthMonitor(cfg, run, state, domain, data)
     start = 0
     if resumed is not None:

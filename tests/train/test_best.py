@@ -1,11 +1,14 @@
 import json
 import math
+import re
 
 import numpy as np
 import pytest
+from PIL import Image
 from scipy.stats import spearmanr
 
 from steadygan.config import TrainConfig
+from steadygan.data.sources import load_dataset
 from steadygan.metrics.live import load_reference_stats
 from steadygan.metrics.reference import mnist_reference
 from steadygan.train.checkpoint import load_checkpoint
@@ -35,6 +38,39 @@ def test_live_eval_is_skipped_for_non_digit_data(tiny_cfg):
     cfg = tiny_cfg.with_overrides(["run.eval_every=2", "data.image_size=32", "train.steps=4"])
     run = train(cfg).run_dir
     assert _records(run, "eval") == [] and not (run / "checkpoints" / "best.pt").exists()
+
+
+def _png_folder(folder, images):
+    folder.mkdir()
+    for i, image in enumerate(images):
+        Image.fromarray(image[0]).save(folder / f"{i:05d}.png")
+    return folder
+
+
+def test_a_folder_of_28x28_images_gets_the_digits_live_eval_only_if_they_are_digits(
+        tiny_cfg, tmp_path, capsys):
+    digits, labels = load_dataset("bundled", None, 28, 1)
+    order = np.argsort(labels[:3000], kind="stable")  # sorted by class, as folders often are
+    mnist_like = _png_folder(tmp_path / "digits", digits[order])
+    inverted = _png_folder(tmp_path / "inverted", 255 - digits[:600])  # white on black: not MNIST
+    settings = ["data.name=folder", "run.eval_every=4", "run.eval_samples=500", "train.steps=4"]
+    run = train(tiny_cfg.with_overrides([*settings, f"data.dir={mnist_like}",
+                                         f"run.out={tmp_path / 'a'}"])).run_dir
+    assert [r["step"] for r in _records(run, "eval")] == [4]
+    assert "no live evaluation" not in capsys.readouterr().err
+    run = train(tiny_cfg.with_overrides([*settings, f"data.dir={inverted}",
+                                         f"run.out={tmp_path / 'b'}"])).run_dir
+    assert _records(run, "eval") == [] and not (run / "checkpoints" / "best.pt").exists()
+    err = capsys.readouterr().err
+    assert re.search(r"data.dir: its 28x28 images are not MNIST digits \(their own domain FID "
+                     r"is \d+\.\d, MNIST's under 5\): no live evaluation, no best.pt", err), err
+    few = _png_folder(tmp_path / "few", digits[:100])  # too few to tell, and no warning about it
+    run = train(tiny_cfg.with_overrides([*settings, f"data.dir={few}", f"run.out={tmp_path / 'c'}"]
+                                        )).run_dir
+    assert _records(run, "eval") == []
+    assert capsys.readouterr().err.strip() == ("steadygan: data.dir: 100 images are too few to "
+                                               "tell whether they are MNIST digits (500 or more): "
+                                               "no live evaluation, no best.pt")
 
 
 def test_shipped_reference_statistics_match_the_test_set(mnist_dir):
