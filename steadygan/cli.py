@@ -313,6 +313,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from steadygan.evaluate import has_domain_metrics
     from steadygan.sweep.grid import expand, parse_grid, parse_random, sample_random
     from steadygan.sweep.heatmap import save_heatmap
 
@@ -332,6 +333,10 @@ def _sweep(args: argparse.Namespace) -> int:
     wins = sum(bool(r.get("success")) for r in results)
     heatmap = " and heatmap.png" if save_heatmap(results, axes, out / "heatmap.png") else ""
     print(f"{len(results)} trials, {wins} succeeded; wrote {out / 'results.csv'}{heatmap}")
+    if not has_domain_metrics(base):
+        print(f"no domain metric for {base.data.image_size}x{base.data.image_size}x"
+              f"{base.data.channels} images: a trial succeeded when it trained to the end without "
+              "a failure diagnosis (its verdict and diagnoses are in results.csv)")
     return 0
 
 

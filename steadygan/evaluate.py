@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from steadygan.atomic import atomic_write_text
-from steadygan.config import MIXTURE_SOURCES, ConfigError
+from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig
 from steadygan.metrics.domain import evaluate_images
 from steadygan.metrics.stacked import stacked_modes
 from steadygan.metrics.toy2d import mixture_metrics
@@ -24,6 +24,14 @@ _ROWS = (("inception_fid", "Inception FID", "{:.3f}"), ("modes_covered", "modes 
          ("mean_confidence", "mean confidence", "{:.3f}"), ("n", "samples", "{}"))
 
 
+def has_domain_metrics(cfg: TrainConfig) -> bool:
+    """Whether `evaluate_run` can measure what this configuration trains: 2-D mixtures, Stacked
+    MNIST and 28x28 grayscale digits (other images have no instrument without a download)."""
+    shape = (cfg.data.image_size, cfg.data.channels)
+    return (cfg.data.name in MIXTURE_SOURCES or shape == (28, 1)
+            or (cfg.data.name == "stacked-mnist" and shape == (28, 3)))
+
+
 def evaluate_run(run_dir: str | Path, n: int = 10_000, checkpoint: str | Path | None = None,
                  ema: bool = True, data_dir: str | None = None, device: str = "auto",
                  seed: int = 0) -> dict[str, Any]:
@@ -32,21 +40,20 @@ def evaluate_run(run_dir: str | Path, n: int = 10_000, checkpoint: str | Path | 
     2-D mixtures -> modes covered, high-quality share, reverse KL."""
     generator = TrainedGenerator(run_dir, checkpoint, ema=ema, device=device)
     data = generator.cfg.data
-    shape = (data.image_size, data.channels)
-    if data.name in MIXTURE_SOURCES:
-        result = dict(mixture_metrics(generator.sample(n, seed), data.name))
-    elif data.name == "stacked-mnist" and shape == (28, 3):
-        result = dict(stacked_modes(generator.sample(n, seed), device=str(generator.device)))
-    elif shape == (28, 1):
-        # the classifier runs where G does: on a GPU its pass over 10,000 digits is a fraction of
-        # a second, on one CPU thread (a sweep worker's) about 4 s of a short trial
-        result = evaluate_images(generator.sample(n, seed), data_dir=data_dir,
-                                 device=str(generator.device))
-    else:
+    if not has_domain_metrics(generator.cfg):
         raise ConfigError(f"{run_dir}: domain metrics need 28x28 grayscale digits, 28x28 Stacked "
                           f"MNIST or 2-D mixtures; this run makes {data.image_size}x"
                           f"{data.image_size}x{data.channels} images; for these, Inception "
                           "FID against a folder of real images: --inception-ref DIR")
+    if data.name in MIXTURE_SOURCES:
+        result = dict(mixture_metrics(generator.sample(n, seed), data.name))
+    elif data.name == "stacked-mnist":
+        result = dict(stacked_modes(generator.sample(n, seed), device=str(generator.device)))
+    else:
+        # the classifier runs where G does: on a GPU its pass over 10,000 digits is a fraction of
+        # a second, on one CPU thread (a sweep worker's) about 4 s of a short trial
+        result = evaluate_images(generator.sample(n, seed), data_dir=data_dir,
+                                 device=str(generator.device))
     result.update(step=generator.step, checkpoint=str(generator.path), ema=generator.uses_ema,
                   seed=seed)
     return result

@@ -7,6 +7,7 @@ GPU the same way.
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from typing import Any
 
 from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig
@@ -71,6 +72,8 @@ def ablation_trials(base: TrainConfig, names: list[str] | None, seeds: int) -> l
 def ablation_table(results: list[dict[str, Any]]) -> str:
     """Markdown: per variant the median metric with its range over seeds, classes or modes (and
     for the 2-D mixtures the share of high-quality samples, half of their success), success."""
+    if not any(k in r for r in results for k in ("fid", "modes_covered")):
+        return _verdict_table(results)
     points = not any("fid" in r for r in results)
     metric = "modes_covered" if points else "fid"
     quality = " median high quality |" if points else ""
@@ -88,4 +91,19 @@ def ablation_table(results: list[dict[str, Any]]) -> str:
             f"| {name} | {statistics.median(values):.2f} | {min(values):.1f}..{max(values):.1f} | "
             f"{statistics.mean(covered):.1f} |{share} {wins}/{len(rows)} |" if values else
             f"| {name} | failed | | |{share} 0/{len(rows)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _verdict_table(results: list[dict[str, Any]]) -> str:
+    """For images without a domain metric: per variant its verdicts over seeds, and success
+    (training to the end without a failure diagnosis)."""
+    lines = ["| variant | verdicts over seeds | success |", "|---|---|---|"]
+    for name in dict.fromkeys(r["variant"] for r in results):
+        rows = [r for r in results if r["variant"] == name]
+        verdicts = Counter(r.get("verdict", "error") for r in rows).most_common()
+        wins = sum(bool(r.get("success")) for r in rows)
+        lines.append(f"| {name} | {', '.join(f'{v} {n}' for v, n in verdicts)} | "
+                     f"{wins}/{len(rows)} |")
+    lines.append("\nNo domain metric for these images: success means training to the end "
+                 "without a failure diagnosis.")
     return "\n".join(lines) + "\n"

@@ -28,7 +28,7 @@ KEPT_METRICS = ("fid", "kid_mean", "precision", "recall", "classes_covered", "cl
 
 def run_trial(spec: dict[str, Any]) -> dict[str, Any] | None:
     """The trial's metrics, divergence, verdict and diagnoses; None when it was interrupted."""
-    from steadygan.evaluate import evaluate_run, write_json
+    from steadygan.evaluate import evaluate_run, has_domain_metrics, write_json
     from steadygan.health.diagnose import diagnose_run
     from steadygan.train.loop import TrainingDiverged, train
     from steadygan.train.rundir import RunDir
@@ -50,7 +50,7 @@ def run_trial(spec: dict[str, Any]) -> dict[str, Any] | None:
         result["diverged"] = True
     evaluating = time.perf_counter()
     result["train_s"] = round(evaluating - started, 1)  # where a sweep's time goes, per trial
-    if not result["diverged"]:
+    if not result["diverged"] and has_domain_metrics(cfg):  # other images: the verdict alone
         evaluation = evaluate_run(run, spec["eval_samples"], data_dir=spec.get("data_dir"))
         write_json(evaluation, run / "eval.json")
         result.update({k: evaluation[k] for k in KEPT_METRICS if k in evaluation})

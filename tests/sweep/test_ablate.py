@@ -2,7 +2,7 @@ import csv
 
 from steadygan.cli import main
 from steadygan.config import TrainConfig
-from steadygan.sweep.ablate import ABLATIONS, ablation_trials
+from steadygan.sweep.ablate import ABLATIONS, ablation_table, ablation_trials
 
 TINY = ["--set", "data.name=ring8", "--set", "train.steps=40", "--set", "run.eval_every=0",
         "--set", "model.mlp_hidden=32", "--samples", "500", "--no-progress"]
@@ -52,3 +52,12 @@ def test_the_mixtures_get_only_the_variants_that_change_something_for_them(capsy
     assert main(["ablate", "--only", "no_label_flipping", "--out", str(tmp_path / "a"),
                  *TINY]) == 2
     assert "no_label_flipping change(s) nothing for data.name=ring8" in capsys.readouterr().err
+
+
+def test_an_ablation_on_images_without_a_domain_metric_tables_their_verdicts():
+    rows = [{"variant": "baseline", "verdict": "healthy", "success": True},
+            {"variant": "baseline", "verdict": "failure", "success": False},
+            {"variant": "no_ema", "diverged": True, "verdict": "failure", "success": False}]
+    assert ablation_table(rows).splitlines()[:4] == [
+        "| variant | verdicts over seeds | success |", "|---|---|---|",
+        "| baseline | healthy 1, failure 1 | 1/2 |", "| no_ema | failure 1 | 0/1 |"]

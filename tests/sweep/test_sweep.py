@@ -355,3 +355,35 @@ def test_a_sweep_over_what_the_controller_moves_says_the_controller_is_on():
     assert controller_note(off, ["train.lr_d"]) is None  # the raw rates: nothing to say
     assert controller_note(on, ["labels.flip"]) is None  # nothing the controller moves
     assert controller_note(on, ["train.lr_d", "balance.mode"]) is None  # the sweep compares both
+
+
+def _rgb_folder(folder, n=24, size=32):
+    from PIL import Image
+    folder.mkdir()
+    gen = torch.Generator().manual_seed(0)
+    for i in range(n):
+        pixels = torch.randint(0, 256, (size, size, 3), generator=gen, dtype=torch.uint8)
+        Image.fromarray(pixels.numpy()).save(folder / f"{i}.png")
+    return folder
+
+
+RGB_TINY = ["--set", "data.image_size=32", "--set", "data.channels=3", "--set", "train.steps=4",
+            "--set", "model.g_width=16", "--set", "model.d_width=8", "--batch-size", "8",
+            "--no-progress"]
+
+
+def test_a_sweep_over_images_without_a_domain_metric_maps_their_verdicts(tmp_path, capsys):
+    """32x32 RGB photos have no offline instrument: every trial used to end in an error after
+    its training; now it is judged by its verdict, and the summary says so."""
+    folder = _rgb_folder(tmp_path / "photos")
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--data", "folder", "--data-dir", str(folder), "--grid",
+                 "train.lr_d=1e-4,2e-4", "--out", str(out), *RGB_TINY]) == 0
+    printed = capsys.readouterr().out
+    assert "2 trials, 2 succeeded" in printed
+    assert "no domain metric for 32x32x3 images: a trial succeeded when it trained to the end " \
+           "without a failure diagnosis" in printed
+    rows = _rows(out)
+    assert [(r["verdict"], r["success"]) for r in rows] == [("healthy", "True")] * 2
+    assert not any("error" in r or "fid" in r for r in rows)
+    assert not (out / "trials" / rows[0]["trial"] / "eval.json").exists()
