@@ -21,7 +21,8 @@ def save_heatmap(results: list[dict[str, Any]], axes: list[tuple[str, list[str]]
     except ImportError:
         return False
     (key_x, xs), (key_y, ys) = axes[0], axes[1]
-    metric = "fid" if any("fid" in r for r in results) else "modes_covered"
+    # images without a domain metric: success (no failure diagnosis) is the whole map
+    metric = next((m for m in ("fid", "modes_covered") if any(m in r for r in results)), None)
     rate = np.full((len(ys), len(xs)), np.nan)
     median = np.full((len(ys), len(xs)), np.nan)
     for i, y in enumerate(ys):
@@ -31,13 +32,15 @@ def save_heatmap(results: list[dict[str, Any]], axes: list[tuple[str, list[str]]
                 rate[i, j] = np.mean([bool(r.get("success")) for r in cell])
                 values = [r[metric] for r in cell if metric in r]
                 median[i, j] = statistics.median(values) if values else np.nan
-    fig = Figure(figsize=(11, 4.5), layout="constrained")
+    panels = [(rate, "success rate" if metric else "success rate (no failure diagnosis)",
+               "Greens", (0.0, 1.0))]  # a rate keeps its 0..1 scale: all-zero drew mid-green
+    if metric:
+        panels.append((median, f"median {metric}", "viridis_r" if metric == "fid" else "viridis",
+                       (None, None)))
+    fig = Figure(figsize=(5.5 * len(panels), 4.5), layout="constrained")
     FigureCanvasAgg(fig)
-    # a rate keeps its 0..1 scale: alone, a sweep with no successes drew 0 in mid-green
-    for ax, grid, title, cmap, scale in (
-            (fig.add_subplot(1, 2, 1), rate, "success rate", "Greens", (0.0, 1.0)),
-            (fig.add_subplot(1, 2, 2), median, f"median {metric}",
-             "viridis_r" if metric == "fid" else "viridis", (None, None))):
+    for n, (grid, title, cmap, scale) in enumerate(panels, 1):
+        ax = fig.add_subplot(1, len(panels), n)
         image = ax.imshow(grid, cmap=cmap, aspect="auto", vmin=scale[0], vmax=scale[1])
         fig.colorbar(image, ax=ax)
         ax.set_xticks(range(len(xs)), xs)
@@ -46,8 +49,11 @@ def save_heatmap(results: list[dict[str, Any]], axes: list[tuple[str, list[str]]
         ax.set_ylabel(key_y)
         ax.set_title(title)
         for (i, j), value in np.ndenumerate(grid):
-            if np.isfinite(value):
-                ax.text(j, i, f"{value:.2g}", ha="center", va="center", color="black")
+            if np.isfinite(value):  # white on the dark end of the color map, black elsewhere
+                red, green, blue, _ = image.cmap(image.norm(value))
+                dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
+                ax.text(j, i, f"{value:.2g}", ha="center", va="center",
+                        color="white" if dark else "black")
     with atomic_writer(path) as f:
         fig.savefig(f, format="png", dpi=100)
     return True

@@ -1,4 +1,5 @@
 import csv
+import importlib.util
 import json
 import multiprocessing
 import os
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 from steadygan.cli import main
 from steadygan.config import ConfigError, TrainConfig, dump_toml
@@ -358,7 +360,6 @@ def test_a_sweep_over_what_the_controller_moves_says_the_controller_is_on():
 
 
 def _rgb_folder(folder, n=24, size=32):
-    from PIL import Image
     folder.mkdir()
     gen = torch.Generator().manual_seed(0)
     for i in range(n):
@@ -378,12 +379,15 @@ def test_a_sweep_over_images_without_a_domain_metric_maps_their_verdicts(tmp_pat
     folder = _rgb_folder(tmp_path / "photos")
     out = tmp_path / "sweep"
     assert main(["sweep", "--data", "folder", "--data-dir", str(folder), "--grid",
-                 "train.lr_d=1e-4,2e-4", "--out", str(out), *RGB_TINY]) == 0
+                 "train.lr_d=1e-4,2e-4", "--grid", "train.lr_g=1e-4,2e-4", "--out", str(out),
+                 "--workers", "2", *RGB_TINY]) == 0
     printed = capsys.readouterr().out
-    assert "2 trials, 2 succeeded" in printed
+    assert "4 trials, 4 succeeded" in printed
     assert "no domain metric for 32x32x3 images: a trial succeeded when it trained to the end " \
            "without a failure diagnosis" in printed
     rows = _rows(out)
-    assert [(r["verdict"], r["success"]) for r in rows] == [("healthy", "True")] * 2
+    assert [(r["verdict"], r["success"]) for r in rows] == [("healthy", "True")] * 4
     assert not any("error" in r or "fid" in r for r in rows)
     assert not (out / "trials" / rows[0]["trial"] / "eval.json").exists()
+    if importlib.util.find_spec("matplotlib"):  # the success map alone, no empty metric panel
+        assert Image.open(out / "heatmap.png").size == (550, 450)
