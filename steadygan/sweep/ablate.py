@@ -12,6 +12,7 @@ from typing import Any
 
 from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig
 from steadygan.sweep.grid import Trial
+from steadygan.sweep.trial import headline_metric
 
 # technique -> the one change against the baseline (the defaults, or the given config)
 ABLATIONS: dict[str, tuple[str, ...]] = {
@@ -72,10 +73,10 @@ def ablation_trials(base: TrainConfig, names: list[str] | None, seeds: int) -> l
 def ablation_table(results: list[dict[str, Any]]) -> str:
     """Markdown: per variant the median metric with its range over seeds, classes or modes (and
     for the 2-D mixtures the share of high-quality samples, half of their success), success."""
-    if not any(k in r for r in results for k in ("fid", "modes_covered")):
+    metric = headline_metric(results)
+    if metric is None:
         return _verdict_table(results)
-    points = not any("fid" in r for r in results)
-    metric = "modes_covered" if points else "fid"
+    points = metric == "modes_covered"
     quality = " median high quality |" if points else ""
     lines = [f"| variant | median {metric} | range over seeds | classes / modes |{quality} success |",
              "|---|---|---|---|---|" + ("---|" if points else "")]

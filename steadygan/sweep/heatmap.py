@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from steadygan.atomic import atomic_writer
+from steadygan.sweep.trial import headline_metric
 
 
 def save_heatmap(results: list[dict[str, Any]], axes: list[tuple[str, list[str]]],
@@ -21,8 +22,7 @@ def save_heatmap(results: list[dict[str, Any]], axes: list[tuple[str, list[str]]
     except ImportError:
         return False
     (key_x, xs), (key_y, ys) = axes[0], axes[1]
-    # images without a domain metric: success (no failure diagnosis) is the whole map
-    metric = next((m for m in ("fid", "modes_covered") if any(m in r for r in results)), None)
+    metric = headline_metric(results)  # None: success (no failure diagnosis) is the whole map
     rate = np.full((len(ys), len(xs)), np.nan)
     median = np.full((len(ys), len(xs)), np.nan)
     for i, y in enumerate(ys):

@@ -29,7 +29,7 @@ from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig, dump_tom
 from steadygan.sweep.environ import environ_for_children
 from steadygan.sweep.gpu_sharing import pin_worker_to_gpu, sharing_gpu, visible_gpus
 from steadygan.sweep.grid import Trial, controller_note
-from steadygan.sweep.trial import execute, stop_with_parent
+from steadygan.sweep.trial import execute, headline_metric, stop_with_parent
 from steadygan.train.device import resolve_device
 
 RESULT_FILE = "trial.json"  # written last in a trial's run directory: the trial is finished
@@ -209,7 +209,7 @@ def succeeded(result: dict[str, Any], points: bool, fid_threshold: float,
     images without a domain metric, training to the end without a failure diagnosis."""
     if result.get("diverged") or "error" in result:
         return False
-    if not any(k in result for k in ("fid", "modes_covered")):  # no domain metric was taken
+    if headline_metric([result]) is None:  # no domain metric was taken
         return result.get("verdict") not in (None, "failure")
     if points:
         return ("modes_covered" in result and result["modes_covered"] == result["n_modes"]

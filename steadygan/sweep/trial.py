@@ -26,6 +26,12 @@ KEPT_METRICS = ("fid", "kid_mean", "precision", "recall", "classes_covered", "cl
                 "modes_covered", "n_modes", "high_quality", "reverse_kl", "kl", "step")
 
 
+def headline_metric(results: list[dict[str, Any]]) -> str | None:
+    """The metric that ranks these trials: fid for digits, modes_covered for 2-D mixtures and
+    Stacked MNIST, None for images without a domain metric (judged by their verdict)."""
+    return next((m for m in ("fid", "modes_covered") if any(m in r for r in results)), None)
+
+
 def run_trial(spec: dict[str, Any]) -> dict[str, Any] | None:
     """The trial's metrics, divergence, verdict and diagnoses; None when it was interrupted."""
     from steadygan.evaluate import evaluate_run, has_domain_metrics, write_json
