@@ -79,8 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
                                     "MNIST classifier; writes RUN/eval.json (or --out).")
     ev.add_argument("run", metavar="RUN", nargs="?", help="run directory")
     ev.add_argument("--npz", metavar="FILE",
-                    help="evaluate the first array of FILE instead (N x 28 x 28 uint8)")
-    ev.add_argument("--samples", type=int, default=10_000, help="images to generate (default 10000)")
+                    help="evaluate the first array of FILE instead: digits (N x 28 x 28 "
+                         "uint8) or Stacked MNIST (N x 3 x 28 x 28 uint8)")
+    ev.add_argument("--samples", type=int,
+                    help="images to generate (default 10000; 26000 for Stacked MNIST)")
     ev.add_argument("--checkpoint", metavar="PT",
                     help="last (default), best (lowest live FID) or a checkpoint file")
     ev.add_argument("--ema", action=argparse.BooleanOptionalAction, default=True,
@@ -184,16 +186,19 @@ def _add_runner_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mps", choices=("auto", "on", "off"), default="auto",
                         help="several local workers on one GPU: start CUDA MPS for them, so their "
                              "kernels run side by side (auto: when it can start; default)")
-    parser.add_argument("--samples", type=int, default=10_000, help="samples per evaluation")
+    parser.add_argument("--samples", type=int,
+                        help="samples per evaluation (default 10000; 26000 for Stacked MNIST)")
     parser.add_argument("--fid-threshold", type=float, default=10.0,
                         help="a digit trial succeeds under this domain FID "
-                             "(and 10/10 classes, KL < 0.1)")
+                             "(and 10/10 classes, KL < 0.1; Stacked MNIST: 1000/1000 modes, "
+                             "KL < 0.1)")
     parser.add_argument("--no-progress", action="store_true")
 
 
 def _run_trials(args: argparse.Namespace, base: TrainConfig, trials: list) -> list[dict]:
     from steadygan.sweep.local import run_sweep
 
+    _check_samples(args.samples)
     results = run_sweep(base, trials, Path(args.out), args.workers, args.samples,
                         _mnist_test_dir(base),
                         args.fid_threshold, progress=not args.no_progress, backend=args.backend,
@@ -202,6 +207,11 @@ def _run_trials(args: argparse.Namespace, base: TrainConfig, trials: list) -> li
     if errors:
         raise ConfigError(f"{args.command}: trial {errors[0]['trial']}: {errors[0]['error']}")
     return results
+
+
+def _check_samples(samples: int | None) -> None:
+    if samples is not None and samples < 2:  # None: the domain's default
+        raise ConfigError(f"--samples: must be >= 2, got {samples}")
 
 
 def _mnist_test_dir(cfg: TrainConfig) -> str | None:
@@ -287,18 +297,17 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from steadygan.evaluate import (evaluate_npz, evaluate_run, evaluate_run_inception,
-                                    format_table, write_json)
+    from steadygan.evaluate import (EVAL_SIZE, evaluate_npz, evaluate_run,
+                                    evaluate_run_inception, format_table, write_json)
 
     if bool(args.run) == bool(args.npz):
         raise ConfigError("eval: give either a run directory or --npz FILE")
-    if args.samples < 2:
-        raise ConfigError(f"--samples: must be >= 2, got {args.samples}")
+    _check_samples(args.samples)
     if args.npz:
         result = evaluate_npz(args.npz, args.data_dir)
         out = Path(args.out) if args.out else None
     elif args.inception_ref:
-        result = evaluate_run_inception(args.run, args.inception_ref, args.samples,
+        result = evaluate_run_inception(args.run, args.inception_ref, args.samples or EVAL_SIZE,
                                         args.checkpoint, args.ema, args.device, args.seed)
         out = Path(args.out) if args.out else Path(args.run) / "eval.json"
     else:

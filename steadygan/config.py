@@ -10,7 +10,7 @@ import math
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -26,6 +26,11 @@ SUPPORTED_IMAGE_SIZES = (28, 32, 64)
 MEMORY_FORMATS = ("channels_last", "contiguous")  # train.memory_format
 IMAGE_SOURCES = ("bundled", "mnist", "folder", "stacked-mnist")
 MIXTURE_SOURCES = ("ring8", "grid25")  # 2-D points, trained with an MLP G / D pair
+# the settings only the DCGAN image models read, and those only the mixtures' MLP pair reads
+IMAGE_MODEL_SETTINGS = frozenset(f"model.{k}" for k in (
+    "g_width", "d_width", "g_extra_layers", "d_extra_layers", "g_upsample", "d_norm", "d_head",
+    "patch_size"))
+MLP_MODEL_SETTINGS = frozenset(("model.mlp_hidden", "model.mlp_depth", "model.pack"))
 DATA_SOURCES = IMAGE_SOURCES + MIXTURE_SOURCES
 
 # A small MLP on 2-D points wants a faster optimizer and none of the image-GAN label tricks
@@ -68,11 +73,15 @@ class ModelSection:
     d_dropout: float = 0.25  # dropout in D only, never in G
     leaky_slope: float = 0.2  # 0 makes D's activations plain ReLU
     d_head: str = "logit"  # logit (one per image) | patch (N x N map of logits)
-    patch_size: int = 7  # N of the PatchGAN map
+    patch_size: int = 0  # N of the PatchGAN map; 0: a quarter of the image (7 at 28 px, 16 at 64)
     d_minibatch_std: bool = False  # append a batch-stddev channel before D's head
     mlp_hidden: int = 128  # 2-D mixtures: width and depth of the MLP G and D
     mlp_depth: int = 3
     pack: int = 1  # 2-D mixtures: PacGAN packing, D judges `pack` samples at once
+
+    def patch_map(self, image_size: int) -> int:
+        """N of the N x N map of the patch head for images of this size."""
+        return self.patch_size or image_size // 4
 
 
 @dataclass
@@ -238,6 +247,26 @@ class TrainConfig:
                    ema=self.train.ema, points=self.data.name in MIXTURE_SOURCES)
         return sig
 
+    def has(self, assignments: Iterable[str]) -> bool:
+        """Whether these `section.key=value` settings are already this configuration's."""
+        try:
+            return self.with_overrides(list(assignments)).to_dict() == self.to_dict()
+        except ConfigError:
+            return False
+
+    def changed_by(self, assignments: Iterable[str]) -> bool:
+        """Whether these `section.key=value` settings are valid here and change something this
+        run's models and training read (the image models' settings mean nothing to the
+        mixtures' MLP pair, and the other way round)."""
+        try:
+            changed = self.with_overrides(list(assignments)).validate()
+        except ConfigError:
+            return False
+        unread = IMAGE_MODEL_SETTINGS if self.data.name in MIXTURE_SOURCES else MLP_MODEL_SETTINGS
+        before, after = self.to_dict(), changed.to_dict()
+        return any(value != after[section][key] for section, values in before.items()
+                   for key, value in values.items() if f"{section}.{key}" not in unread)
+
 
 # ---- TOML ------------------------------------------------------------------------------------
 
@@ -365,8 +394,8 @@ def _check_model(cfg: TrainConfig) -> None:
     if m.d_head == "patch":
         size = cfg.data.image_size
         valid = [size >> k for k in range(1, 5) if (size >> k) >= 4 and (size >> k) << k == size]
-        _require(m.patch_size in valid, "model.patch_size",
-                 f"{m.patch_size} impossible for {size}px images (use one of "
+        _require(m.patch_map(size) in valid, "model.patch_size",
+                 f"{m.patch_size} impossible for {size}px images (0, or one of "
                  f"{', '.join(map(str, valid))})")
 
 

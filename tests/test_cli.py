@@ -46,6 +46,8 @@ def trained_run(tmp_path):
     (["train", "--bogus-flag"], "unrecognized arguments"),
     (["sample", "/nonexistent/run", "--out", "x.png"], "run directory not found"),
     (["sample", "/nonexistent/run"], "--out"),
+    (["sweep", "--out", "/nonexistent/s", "--grid", "train.lr_d=1e-4,2e-4", "--samples", "0"],
+     "--samples: must be >= 2"),
 ])
 def test_bad_input_gets_one_line_and_exit_2(capsys, argv, fragment):
     if argv[1] == "--bogus-flag":  # argparse's own errors exit through SystemExit

@@ -14,44 +14,17 @@ from typing import Any, Callable, Collection, Sequence
 import numpy as np
 
 from steadygan.health.diagnosis import Diagnosis
+from steadygan.health.remedies import remedies_for
 
 WINDOW = 4  # records per window: 200 steps at the default run.log_every = 50
 # a plateau: the live metric improved by no more than this over the last evaluations (the rule
 # behind `converged` and, mirrored, behind still_improving)
 PLATEAU_EVALS, PLATEAU_TOLERANCE = 3, 0.05
 Record = dict[str, Any]
-
-REMEDIES_D_STRONG = [
-    "lower train.lr_d (halve it) or raise train.lr_g: D is learning faster than G",
-    "the balance controller does this (balance.mode=auto, the default); if it was on, give it "
-    "room: balance.lr_min / balance.lr_max",
-    "keep or raise label noise: labels.flip=0.1, labels.smooth=0.1",
-    "more dropout in D (model.d_dropout=0.3) or a smaller D (model.d_width)",
-    "a PatchGAN head (model.d_head=patch) or spectral norm (model.d_norm=spectral)",
-]
-REMEDIES_G_STRONG = [
-    "lower train.lr_g or raise train.lr_d: G is learning faster than D",
-    "the balance controller does this (balance.mode=auto, the default); if it was on, give it "
-    "room: balance.lr_min / balance.lr_max",
-    "more D steps per G step (train.n_critic=2) or less label noise (labels.flip=0.05)",
-]
-REMEDIES_COLLAPSE = [
-    "minibatch standard deviation in D (model.d_minibatch_std=true); PacGAN packing for "
-    "2-D mixtures (model.pack=2)",
-    "lower both learning rates; keep EMA of G on (train.ema=true)",
-    "R1 penalty (train.r1_gamma=1) or spectral norm in D (model.d_norm=spectral)",
-]
-REMEDIES_OSCILLATION = [
-    "lower both learning rates (e.g. halve train.lr_g and train.lr_d)",
-    "Adam beta1 = 0.5 (train.beta1=0.5) and EMA of G (train.ema=true)",
-    "R1 penalty (train.r1_gamma=1) to damp D",
-]
-REMEDIES_DIVERGENCE = [
-    "lower both learning rates (steadygan halves them on rollback)",
-    "spectral norm in D (model.d_norm=spectral) or an R1 penalty (train.r1_gamma=1)",
-    "check the data: images must be uint8 (0..255) and load as [-1, 1]",
-]
-
+# Stacked MNIST collapsed: its mode histogram as far from uniform as samples spread evenly over
+# 100 of the 1000 modes (KL ln 10), the level of the plain DCGAN in the PacGAN paper (99 modes,
+# KL 3.4). KL rather than a mode count: more samples lower its floor, not the collapse's value.
+STACKED_COLLAPSE_KL = math.log(10)
 
 def _train(records: Sequence[Record]) -> list[Record]:
     return [r for r in records if r.get("kind", "train") == "train"]
@@ -73,7 +46,7 @@ def detect_divergence(window: Sequence[Record], evals: Sequence[Record],
     keys = sorted({k for r in bad for k, v in r.items() if _numeric(v) and not _finite(v)})
     return Diagnosis("divergence", int(bad[0]["step"]), int(window[-1]["step"]), "failure",
                      f"non-finite {', '.join(keys)}", {"non_finite_records": len(bad)},
-                     REMEDIES_DIVERGENCE)
+                     remedies_for("divergence"))
 
 
 def detect_d_overpowering(window: Sequence[Record], evals: Sequence[Record],
@@ -104,7 +77,7 @@ def detect_d_overpowering(window: Sequence[Record], evals: Sequence[Record],
         {"d_acc": float(d_acc.mean()), "g_acc": float(g_acc.mean()), "loss_d": _mean(window, "loss_d"),
          "loss_g_first": float(loss_g[0]), "loss_g_last": float(loss_g[-1]),
          "grad_norm_g_first": float(grad_g[0]), "grad_norm_g_last": float(grad_g[-1])},
-        REMEDIES_D_STRONG)
+        remedies_for("d_overpowering"))
 
 
 def detect_g_overpowering(window: Sequence[Record], evals: Sequence[Record],
@@ -118,7 +91,7 @@ def detect_g_overpowering(window: Sequence[Record], evals: Sequence[Record],
     return Diagnosis("g_overpowering", *_span(window), severity,
                      f"D calls {g_acc.mean():.0%} of G's fakes real",
                      {"g_acc": float(g_acc.mean()), "d_acc_fake": float(fake_acc.mean()),
-                      "d_acc_real": _mean(window, "d_acc_real")}, REMEDIES_G_STRONG)
+                      "d_acc_real": _mean(window, "d_acc_real")}, remedies_for("g_overpowering"))
 
 
 def detect_mode_collapse(window: Sequence[Record], evals: Sequence[Record],
@@ -142,13 +115,21 @@ def detect_mode_collapse(window: Sequence[Record], evals: Sequence[Record],
                 and recent[-1].get("hq_live", 0) > 0.2:
             evidence["modes_live"] = float(recent[-1]["modes_live"])
             severity = "failure"
+        if all(_finite(e.get("kl_live")) for e in recent) \
+                and min(e["kl_live"] for e in recent) >= STACKED_COLLAPSE_KL:
+            evidence["kl_live"] = float(recent[-1]["kl_live"])
+            evidence["modes_live"] = float(recent[-1].get("modes_live", math.nan))
+            severity = "failure"
     if severity is None:
         return None
     return Diagnosis("mode_collapse", *_span(window), severity,
                      "G produces too little variety for different z"
                      + (f" (spread {evidence['diversity_ratio']:.2f} of the real data's)"
-                        if "diversity_ratio" in evidence else ""),
-                     evidence, REMEDIES_COLLAPSE)
+                        if "diversity_ratio" in evidence else "")
+                     + (f"; the live evaluation saw {evidence['modes_live']:.0f} of 1000 modes, "
+                        f"KL to uniform {evidence['kl_live']:.2f}" if "kl_live" in evidence
+                        else ""),
+                     evidence, remedies_for("mode_collapse"))
 
 
 def detect_oscillation(window: Sequence[Record], evals: Sequence[Record],
@@ -164,7 +145,7 @@ def detect_oscillation(window: Sequence[Record], evals: Sequence[Record],
     return Diagnosis("oscillation", *_span(window), "warning",
                      f"D accuracy swings by {d_acc.std():.2f} (std) with no steady progress",
                      {"d_acc_std": float(d_acc.std()), "direction_changes": float(flips)},
-                     REMEDIES_OSCILLATION)
+                     remedies_for("oscillation"))
 
 
 def detect_convergence(window: Sequence[Record], evals: Sequence[Record],
@@ -179,7 +160,7 @@ def detect_convergence(window: Sequence[Record], evals: Sequence[Record],
     return Diagnosis("converged", *_span(window), "info",
                      "accuracies steady and the live metric on a plateau: more steps will not "
                      "help much", {"d_acc": float(d_acc.mean()), "g_acc": float(g_acc.mean())},
-                     ["stop here, or lower both learning rates to refine"])
+                     remedies_for("converged"))
 
 
 Detector = Callable[[Sequence[Record], Sequence[Record], bool], Diagnosis | None]
@@ -223,6 +204,9 @@ def still_improving(records: Sequence[Record]) -> str | None:
     first, end = evals[0], evals[-1]
     if "fid_live" in first:
         change = f"live FID {first['fid_live']:.1f} -> {end['fid_live']:.1f}"
+    elif "kl_live" in first:  # Stacked MNIST
+        change = f"live modes {first['modes_live']} -> {end['modes_live']}, KL to uniform " \
+                 f"{first['kl_live']:.3f} -> {end.get('kl_live', math.nan):.3f}"
     else:
         change = f"live modes {first['modes_live']} -> {end['modes_live']}, high-quality share " \
                  f"{first.get('hq_live', 0):.2f} -> {end.get('hq_live', 0):.2f}"

@@ -23,9 +23,11 @@ def diagnose_run(run_dir: str | Path, window: int | None = None) -> Timeline:
     records = run.read_metrics()
     if not any(r.get("kind", "train") == "train" for r in records):
         raise ConfigError(f"{run.metrics_path}: holds no training records")
-    health = run.read_config().health if run.config_path.exists() else None
+    cfg = run.read_config() if run.config_path.exists() else None
+    health = cfg.health if cfg else None
     window = window or (health.window if health else WINDOW)
-    timeline = Timeline.of_run(records, window, health.warmup_steps if health else WARMUP_STEPS)
+    timeline = Timeline.of_run(records, window, health.warmup_steps if health else WARMUP_STEPS,
+                               cfg)
     atomic_write_text(run.diagnoses_path,
                       "".join(json.dumps(d.to_dict()) + "\n" for d in timeline.diagnoses))
     return timeline

@@ -25,7 +25,7 @@ class HealthMonitor:
                  data: torch.Tensor) -> None:
         self.run, self.state, self.domain = run, state, domain
         self.detect = cfg.health.detect
-        self.timeline = Timeline(cfg.health.window, cfg.health.warmup_steps)
+        self.timeline = Timeline(cfg.health.window, cfg.health.warmup_steps, cfg)
         self.controller = (BalanceController(cfg.balance, cfg.train.lr_g, cfg.train.lr_d,
                                              cfg.train.beta1, cfg.health.warmup_steps)
                            if cfg.balance.mode == "auto" else None)
@@ -89,5 +89,6 @@ class HealthMonitor:
         if self.controller is not None and state and state.get("controller"):
             self.controller.load_state_dict(state["controller"])
         self.previous = state.get("previous_samples") if state else None
-        self.timeline = Timeline.of_run(records, self.timeline.window, self.timeline.warmup_steps)
+        self.timeline = Timeline.of_run(records, self.timeline.window, self.timeline.warmup_steps,
+                                        self.timeline.settings)
         self.write_diagnoses()

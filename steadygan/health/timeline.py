@@ -5,17 +5,22 @@ they reach the same diagnoses. A rollback record rewinds the view to the checkpo
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Iterable
 
+from steadygan.config import TrainConfig
 from steadygan.health.detectors import WINDOW, detect
 from steadygan.health.diagnosis import SEVERITIES, Diagnosis
+from steadygan.health.remedies import remedies_for
 
 WARMUP_STEPS = 200  # the first steps of every GAN look like D dominance and collapse
 
 
 class Timeline:
-    def __init__(self, window: int = WINDOW, warmup_steps: int = WARMUP_STEPS) -> None:
+    def __init__(self, window: int = WINDOW, warmup_steps: int = WARMUP_STEPS,
+                 settings: TrainConfig | None = None) -> None:
         self.window, self.warmup_steps = window, warmup_steps
+        self.settings = settings  # the run's, to offer only remedies that would change it
         self.diagnoses: list[Diagnosis] = []
         self.view: list[dict[str, Any]] = []  # the records of the run as it stands now
         self.last_step = 0
@@ -34,6 +39,8 @@ class Timeline:
         self.last_step = int(record["step"])
         found = detect(self.view, self.window, self.warmup_steps, self.found_last)
         self.found_last = {d.kind for d in found}
+        if self.settings is not None:
+            found = [replace(d, remedies=remedies_for(d.kind, self.settings)) for d in found]
         return self._merge(found)
 
     def _merge(self, found: Iterable[Diagnosis]) -> list[Diagnosis]:
@@ -53,9 +60,10 @@ class Timeline:
 
     @classmethod
     def of_run(cls, records: Iterable[dict[str, Any]], window: int = WINDOW,
-               warmup_steps: int = WARMUP_STEPS) -> "Timeline":
+               warmup_steps: int = WARMUP_STEPS, settings: TrainConfig | None = None
+               ) -> "Timeline":
         """Replay a finished (or interrupted) run's records as the live monitor saw them."""
-        timeline = cls(window, warmup_steps)
+        timeline = cls(window, warmup_steps, settings)
         for record in records:
             timeline.add(record)
         return timeline

@@ -167,8 +167,8 @@ class Discriminator(nn.Module):
     def __init__(self, cfg: ModelSection, image_size: int, channels: int) -> None:
         super().__init__()
         if cfg.d_head == "patch":
-            n_down = int(math.log2(image_size // cfg.patch_size))
-            out_size = cfg.patch_size
+            out_size = cfg.patch_map(image_size)
+            n_down = int(math.log2(image_size // out_size))
         else:
             n_down = _doublings(image_size)
             out_size = _START_SIZE[image_size]

@@ -186,8 +186,10 @@ def plot_live_eval(run: RunData) -> Plot | None:
                    "marks the step of checkpoints/best.pt.")
     else:
         _live_modes(fig, run.evals, best)
-        caption = ("Modes covered, and the share of samples within 3 std of a mode; the dashed "
-                   "line marks the step of checkpoints/best.pt.")
+        second = ("KL of the mode histogram to uniform" if any("kl_live" in r for r in run.evals)
+                  else "the share of samples within 3 std of a mode")
+        caption = (f"Modes covered, and {second}; the dashed line marks the step of "
+                   "checkpoints/best.pt.")
     return Plot("Live evaluation", _png(fig), caption)
 
 
@@ -206,19 +208,24 @@ def _live_modes(fig: Any, evals: list[Record], best: Record | None) -> None:
     # two panels on one step axis: a count and a percentage do not share a y axis well
     top, bottom = fig.subplots(2, 1, sharex=True)
     steps, modes = _series(evals, "modes_live")
-    _, hq = _series(evals, "hq_live")
+    stacked = any("kl_live" in r for r in evals)  # Stacked MNIST: KL where mixtures have quality
     top.plot(steps, modes, marker="o", markersize=3, color="tab:blue")
     seen = modes[np.isfinite(modes)]
     top.set_ylim(-0.3, max(1.0, float(seen.max()) if seen.size else 1.0) * 1.1 + 0.3)
     top.yaxis.get_major_locator().set_params(integer=True, nbins=4)
-    bottom.plot(steps, 100 * hq, marker="s", markersize=3, color="tab:orange")
-    bottom.set_ylim(-3, 103)
+    if stacked:
+        _, kl = _series(evals, "kl_live")
+        bottom.plot(steps, kl, marker="s", markersize=3, color="tab:orange")
+    else:
+        _, hq = _series(evals, "hq_live")
+        bottom.plot(steps, 100 * hq, marker="s", markersize=3, color="tab:orange")
+        bottom.set_ylim(-3, 103)
     if best is not None:
         step = number(best, "step")
         for panel, label in ((top, f"best at step {step:g}"), (bottom, None)):
             panel.axvline(step, color="tab:red", linestyle="--", linewidth=1.2, label=label)
     _finish(top, "modes covered", "Live evaluation")
-    _finish(bottom, "high quality (%)", "")
+    _finish(bottom, "KL to uniform modes (nats)" if stacked else "high quality (%)", "")
     top.set_xlabel("")
 
 

@@ -64,8 +64,9 @@ def live_text(record: Record | None, kind: str | None) -> str:
     if kind == "fid":
         return f"{fmt(number(record, 'fid_live'))} (step {step})"
     modes = number(record, "modes_live")
-    return f"{fmt(modes)} mode{'' if modes == 1 else 's'}, hq {fmt(number(record, 'hq_live'))} " \
-           f"(step {step})"
+    second = f"KL {fmt(number(record, 'kl_live'))}" if "kl_live" in record \
+        else f"hq {fmt(number(record, 'hq_live'))}"
+    return f"{fmt(modes)} mode{'' if modes == 1 else 's'}, {second} (step {step})"
 
 
 def fmt(value: Any, digits: int = 3) -> str:

@@ -66,6 +66,22 @@ def test_mode_collapse_from_diversity_and_from_live_classes():
     assert kinds(records) == {"mode_collapse": "failure"}
 
 
+def test_stacked_mnist_collapse_is_a_mode_histogram_as_uneven_as_100_modes():
+    def stacked(kl_values, modes=(90, 80)):
+        evals = [{"kind": "eval", "step": 100 * (i + 1), "modes_live": m, "kl_live": kl}
+                 for i, (kl, m) in enumerate(zip(kl_values, modes))]
+        return [rec(50), rec(100), evals[0], rec(150), rec(200), evals[1]]
+    # ln 10 = 2.303: two evaluations at or past it are a collapse; a healthy run's 2,000 live
+    # samples read about 0.25 (the sampling floor), the default 3-epoch run's 26,000 read 1.09
+    found = detect(stacked([2.5, 2.4]))
+    assert [(d.kind, d.severity) for d in found] == [("mode_collapse", "failure")]
+    assert found[0].evidence["kl_live"] == 2.4 and found[0].evidence["modes_live"] == 80
+    assert "saw 80 of 1000 modes, KL to uniform 2.40" in found[0].message
+    assert kinds(stacked([2.5, 1.1], modes=(90, 600))) == {}  # one bad evaluation is not enough
+    assert kinds(stacked([0.3, 0.25], modes=(850, 860))) == {}
+    assert kinds(stacked([2.5, float("nan")])) == {}  # a damaged record says nothing
+
+
 def test_oscillation_needs_swings_and_no_progress():
     swings = [rec(50 * i, *(0.95, 0.95) if i % 2 else (0.4, 0.4)) for i in range(1, 7)]
     assert kinds(swings).get("oscillation") == "warning"
@@ -115,6 +131,11 @@ def test_a_run_that_ends_still_improving_says_so_and_a_plateau_does_not():
         "still improving at the end: live modes 5 -> 8, high-quality share 0.20 -> 0.60 over "
         "steps 500-1500; more steps should help "
         "(steadygan train --resume RUN --steps N continues it)")
+    stacked = [{"kind": "eval", "step": s, "modes_live": m, "kl_live": kl}
+               for s, m, kl in ((500, 600, 1.2), (1000, 700, 0.9), (1500, 800, 0.6))]
+    assert still_improving(stacked).startswith(
+        "still improving at the end: live modes 600 -> 800, KL to uniform 1.200 -> 0.600 over "
+        "steps 500-1500")
 
 
 def test_a_rollback_rewinds_the_view():

@@ -42,9 +42,15 @@ def test_d_overpowering_is_diagnosed_within_400_steps(tmp_path, capsys):
     found = [d for d in _diagnoses(run) if d["kind"] == "d_overpowering"]
     assert found and found[0]["step_end"] <= 400
     assert any(d["severity"] == "failure" for d in found)
-    assert any("lr_d" in remedy for remedy in found[0]["remedies"])
+    remedies = found[0]["remedies"]
+    assert any("lr_d" in remedy for remedy in remedies)
+    # fitted to the run: the controller was off, its labels already noisy
+    assert any("balance.mode=auto" in r for r in remedies)
+    assert not any("give the balance controller room" in r or "labels.flip" in r for r in remedies)
     assert main(["diagnose", str(run)]) == 1
-    assert "verdict: failure" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "verdict: failure" in out and "try: the balance controller does this by itself" in out
+    assert [d["remedies"] for d in _diagnoses(run) if d["kind"] == "d_overpowering"][0] == remedies
 
 
 def test_a_generator_that_ignores_z_is_diagnosed_as_collapsed(tmp_path, monkeypatch):

@@ -36,6 +36,13 @@ def test_patch_discriminator_gives_an_n_by_n_map(size, n):
     assert D(torch.randn(2, 1, size, size)).shape == (2, 1, n, n)
 
 
+@pytest.mark.parametrize("size, n", [(28, 7), (32, 8), (64, 16)])
+def test_the_patch_map_defaults_to_a_quarter_of_the_image(size, n):
+    # model.patch_size = 0, the default: `--set model.d_head=patch` works at every image size
+    _, D = _models("model.d_head=patch", "model.d_width=8", size=size)
+    assert D(torch.randn(2, 1, size, size)).shape == (2, 1, n, n)
+
+
 def test_reference_architecture_widths_and_init():
     G, D = _models()
     convs = [m for m in G.modules() if isinstance(m, torch.nn.ConvTranspose2d)]

@@ -7,7 +7,7 @@ from steadygan.report.diagnoses import verdict
 from steadygan.health.diagnosis import Diagnosis
 from steadygan.report.rundata import load_run, read_jsonl
 from steadygan.report.runpage import pick_evenly
-from steadygan.report.summary import best_live, fmt
+from steadygan.report.summary import best_live, fmt, live_text
 
 
 @pytest.mark.parametrize("n, expected", [
@@ -78,3 +78,16 @@ def test_best_live_follows_the_loop():
     assert best_live([{"step": 4, "modes_live": 3, "hq_live": 0.5},
                       {"step": 8, "modes_live": 3, "hq_live": 0.7}])["step"] == 8
     assert best_live([]) is None
+
+
+def test_a_stacked_mnist_run_s_live_evaluation_reads_as_modes_and_kl(tmp_path):
+    pytest.importorskip("matplotlib")
+    from steadygan.report.plots import plot_live_eval
+    from steadygan.report.rundata import RunData
+
+    evals = [{"step": 500, "modes_live": 612, "kl_live": 1.31, "best_step": 500},
+             {"step": 1000, "modes_live": 801, "kl_live": 0.62, "best_step": 1000}]
+    best = best_live(evals)
+    assert best["step"] == 1000 and live_text(best, "modes") == "801 modes, KL 0.62 (step 1000)"
+    plot = plot_live_eval(RunData(tmp_path, evals=evals))
+    assert "KL of the mode histogram to uniform" in plot.caption and len(plot.png) > 1000

@@ -41,6 +41,17 @@ def test_bad_ablation_requests_get_one_line(capsys, tmp_path):
     assert "ablation patchgan_head: model.d_head" in err and "\n" not in err
 
 
+def test_images_of_every_size_get_the_patchgan_variant():
+    # it named a 7 x 7 map, which 32 and 64 px images cannot have: every ablation of them failed
+    for size in (32, 64):
+        base = TrainConfig().with_overrides(["data.name=folder", "data.dir=/photos",
+                                             f"data.image_size={size}", "data.channels=3"])
+        trials = {t.label: t for t in ablation_trials(base, None, 1)}
+        assert "patchgan_head" in trials and "pacgan_pack2" not in trials
+        patch = base.with_overrides(list(trials["patchgan_head"].assignments)).validate()
+        assert patch.model.patch_map(size) == size // 4
+
+
 def test_the_mixtures_get_only_the_variants_that_change_something_for_them(capsys, tmp_path):
     ring = TrainConfig.for_data("ring8")
     names = {t.label for t in ablation_trials(ring, None, 1)}
@@ -61,3 +72,21 @@ def test_an_ablation_on_images_without_a_domain_metric_tables_their_verdicts():
     assert ablation_table(rows).splitlines()[:4] == [
         "| variant | verdicts over seeds | success |", "|---|---|---|",
         "| baseline | healthy 1, failure 1 | 1/2 |", "| no_ema | failure 1 | 0/1 |"]
+
+
+def test_the_table_gives_each_domain_the_other_half_of_its_success_rule():
+    stacked = [{"variant": "baseline", "modes_covered": 940, "kl": 1.09, "success": False},
+               {"variant": "baseline", "modes_covered": 1000, "kl": 0.05, "success": True},
+               {"variant": "minibatch_stddev", "diverged": True, "success": False}]
+    assert ablation_table(stacked).splitlines() == [
+        "| variant | median modes_covered | range over seeds | classes / modes | median KL to "
+        "uniform | success |", "|---|---|---|---|---|---|",
+        "| baseline | 970.00 | 940.0..1000.0 | 970.0 | 0.57 | 1/2 |",
+        "| minibatch_stddev | failed | | | | 0/1 |"]
+    points = [{"variant": "baseline", "modes_covered": 8, "n_modes": 8, "high_quality": 0.9,
+               "reverse_kl": 0.01, "success": True}]
+    assert ablation_table(points).splitlines()[0].endswith("| median high quality | success |")
+    assert ablation_table(points).splitlines()[2] == "| baseline | 8.00 | 8.0..8.0 | 8.0 | 0.90 | 1/1 |"
+    digits = [{"variant": "baseline", "fid": 9.0, "classes_covered": 10, "class_kl": 0.02,
+               "success": True}]
+    assert ablation_table(digits).splitlines()[2] == "| baseline | 9.00 | 9.0..9.0 | 10.0 | 1/1 |"

@@ -391,3 +391,22 @@ def test_a_sweep_over_images_without_a_domain_metric_maps_their_verdicts(tmp_pat
     assert not (out / "trials" / rows[0]["trial"] / "eval.json").exists()
     if importlib.util.find_spec("matplotlib"):  # the success map alone, no empty metric panel
         assert Image.open(out / "heatmap.png").size == (550, 450)
+
+
+def test_success_rules_per_domain():
+    digits = {"fid": 8.0, "classes_covered": 10, "class_kl": 0.05}
+    assert local.succeeded(digits, "bundled", 10.0)
+    assert not local.succeeded({**digits, "class_kl": 0.2}, "mnist", 10.0)
+    assert not local.succeeded({**digits, "fid": 12.0}, "mnist", 10.0)
+    # Stacked MNIST: the digits' rule over its 1000 modes (real stacks: 1000, KL 0.024)
+    stacks = {"modes_covered": 1000, "kl": 0.05, "n": 26_000}
+    assert local.succeeded(stacks, "stacked-mnist", 10.0)
+    assert not local.succeeded({**stacks, "modes_covered": 999}, "stacked-mnist", 10.0)
+    assert not local.succeeded({**stacks, "kl": 0.12}, "stacked-mnist", 10.0)
+    assert not local.succeeded({**stacks, "diverged": True}, "stacked-mnist", 10.0)
+    points = {"modes_covered": 8, "n_modes": 8, "high_quality": 0.9}
+    assert local.succeeded(points, "ring8", 10.0)
+    assert not local.succeeded({**points, "high_quality": 0.3}, "ring8", 10.0)
+    assert not local.succeeded({**points, "modes_covered": 7}, "ring8", 10.0)
+    assert local.succeeded({"verdict": "healthy"}, "folder", 10.0)  # no domain metric taken
+    assert not local.succeeded({"verdict": "failure"}, "folder", 10.0)

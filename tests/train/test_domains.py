@@ -6,6 +6,7 @@ from PIL import Image
 
 from steadygan.cli import build_parser, main, resolve_config
 from steadygan.config import ConfigError, TrainConfig
+from steadygan.evaluate import default_samples
 from steadygan.train.loop import train
 
 
@@ -79,3 +80,22 @@ def test_stacked_mnist_needs_three_channels_and_gets_them_by_default():
     with pytest.raises(ConfigError, match="stacked-mnist has 3 channels"):
         resolve_config(build_parser().parse_args(["train", "--data", "stacked-mnist",
                                                   "--channels", "1"]))
+
+
+def test_a_stacked_mnist_run_counts_its_modes_live_and_eval_counts_them_too(tmp_path):
+    cfg = TrainConfig.for_data("stacked-mnist").with_overrides([
+        "train.steps=20", "run.eval_every=10", "run.eval_samples=500", "run.progress=false",
+        "train.device=cpu", f"run.out={tmp_path / 'stacked'}"])
+    run = train(cfg).run_dir
+    evals = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()
+             if json.loads(l)["kind"] == "eval"]
+    assert [e["step"] for e in evals] == [10, 20]
+    # 500 samples can cover at most 500 of the 1000 modes; KL to uniform at least ln(1000 / 500)
+    assert all(1 <= e["modes_live"] <= 500 and e["kl_live"] >= np.log(1000 / 500) - 1e-9
+               for e in evals)
+    assert (run / "checkpoints" / "best.pt").exists()  # chosen by modes, not by a loss
+    assert main(["eval", str(run), "--samples", "2000"]) == 0
+    result = json.loads((run / "eval.json").read_text())
+    assert result["n"] == 2000 and 1 <= result["modes_covered"] <= 1000
+    # without --samples, the papers' 26,000 (35 s on a 2-core CPU, so not run here)
+    assert default_samples(cfg) == 26_000 and default_samples(TrainConfig()) == 10_000

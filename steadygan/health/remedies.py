@@ -1,0 +1,74 @@
+"""What to change when a failure mode shows, fitted to the run it showed in.
+
+A remedy that names settings is offered only to a run those settings would change: telling a run
+with minibatch stddev on to turn it on, or a 2-D mixture to try a PatchGAN head, wastes the three
+lines `steadygan diagnose` prints. Remedies are listed most useful first.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from steadygan.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class Remedy:
+    text: str
+    sets: tuple[str, ...] = ()  # `section.key=value`s that apply it: offered when they change the run
+    when: tuple[str, ...] = ()  # offered only to runs that already have these settings
+
+    def fits(self, cfg: TrainConfig) -> bool:
+        return (not self.sets or cfg.changed_by(self.sets)) and (not self.when or cfg.has(self.when))
+
+
+CONTROLLER_ON = "balance.mode=auto"
+CONTROLLER = Remedy("the balance controller does this by itself (balance.mode=auto, the default)",
+                    sets=(CONTROLLER_ON,))
+CONTROLLER_ROOM = Remedy("give the balance controller room: a lower balance.lr_min or a higher "
+                         "balance.lr_max", when=(CONTROLLER_ON,))
+SPECTRAL_NORM = Remedy("spectral norm in D (model.d_norm=spectral)", sets=("model.d_norm=spectral",))
+R1 = Remedy("an R1 penalty on D (train.r1_gamma=1)", sets=("train.r1_gamma=1",))
+EMA = Remedy("an EMA of G's weights (train.ema=true)", sets=("train.ema=true",))
+LOWER_BOTH = Remedy("lower both learning rates (halve train.lr_g and train.lr_d)")
+
+REMEDIES: dict[str, tuple[Remedy, ...]] = {
+    "d_overpowering": (
+        Remedy("lower train.lr_d (halve it) or raise train.lr_g: D is learning faster than G"),
+        CONTROLLER, CONTROLLER_ROOM,
+        Remedy("more dropout in D (model.d_dropout=0.3)", sets=("model.d_dropout=0.3",)),
+        Remedy("label flipping (labels.flip=0.1, the default)", sets=("labels.flip=0.1",)),
+        Remedy("soft labels (labels.smooth=0.1, the default)", sets=("labels.smooth=0.1",)),
+        Remedy("a PatchGAN head (model.d_head=patch)", sets=("model.d_head=patch",)),
+        SPECTRAL_NORM,
+        Remedy("a smaller D (model.d_width; model.mlp_hidden for the 2-D mixtures)"),
+    ),
+    "g_overpowering": (
+        Remedy("lower train.lr_g or raise train.lr_d: G is learning faster than D"),
+        CONTROLLER, CONTROLLER_ROOM,
+        Remedy("more D steps per G step (train.n_critic=2)", sets=("train.n_critic=2",)),
+        Remedy("less label noise (a lower labels.flip)"),
+    ),
+    "mode_collapse": (
+        Remedy("minibatch standard deviation in D (model.d_minibatch_std=true)",
+               sets=("model.d_minibatch_std=true",)),
+        Remedy("PacGAN packing: D judges two samples at once (model.pack=2)",
+               sets=("model.pack=2",)),
+        LOWER_BOTH, EMA, R1, SPECTRAL_NORM,
+    ),
+    "oscillation": (
+        LOWER_BOTH,
+        Remedy("Adam beta1 = 0.5 (train.beta1=0.5)", sets=("train.beta1=0.5",)),
+        EMA, R1,
+    ),
+    "divergence": (
+        Remedy("lower both learning rates (steadygan halves them on rollback)"),
+        SPECTRAL_NORM, R1,
+        Remedy("check the data: images must be uint8 (0..255) and load as [-1, 1]"),
+    ),
+    "converged": (Remedy("stop here, or lower both learning rates to refine"),),
+}
+
+
+def remedies_for(kind: str, cfg: TrainConfig | None = None) -> list[str]:
+    """The remedies for this kind of diagnosis; given the run's settings, those that fit it."""
+    return [r.text for r in REMEDIES.get(kind, ()) if cfg is None or r.fits(cfg)]

@@ -1,0 +1,38 @@
+from steadygan.config import TrainConfig
+from steadygan.health.remedies import REMEDIES, remedies_for
+
+
+def _texts(kind, cfg=None):
+    return " | ".join(remedies_for(kind, cfg))
+
+
+def test_remedies_already_in_effect_are_not_offered():
+    on = _texts("d_overpowering", TrainConfig())  # the defaults: controller on, labels noisy
+    assert "give the balance controller room" in on and "balance.mode=auto, the default" not in on
+    assert "labels.flip" not in on and "labels.smooth" not in on
+    assert "model.d_dropout=0.3" in on and "model.d_head=patch" in on
+    assert remedies_for("d_overpowering", TrainConfig())[:3] == [
+        "lower train.lr_d (halve it) or raise train.lr_g: D is learning faster than G",
+        "give the balance controller room: a lower balance.lr_min or a higher balance.lr_max",
+        "more dropout in D (model.d_dropout=0.3)"]
+    off = _texts("d_overpowering", TrainConfig().with_overrides(
+        ["balance.mode=off", "labels.flip=0", "model.d_head=patch"]))
+    assert "balance.mode=auto, the default" in off and "give the balance controller room" not in off
+    assert "labels.flip=0.1" in off and "model.d_head=patch" not in off
+
+
+def test_remedies_a_run_s_models_cannot_take_are_not_offered():
+    images = _texts("mode_collapse", TrainConfig())
+    assert "model.d_minibatch_std=true" in images and "model.pack" not in images
+    assert "model.d_norm=spectral" in images
+    # the mixtures' MLP D has minibatch stddev on by default, packs, and has no spectral norm
+    points = _texts("mode_collapse", TrainConfig.for_data("ring8"))
+    assert "model.pack=2" in points and "d_minibatch_std" not in points
+    assert "spectral" not in points and "lower both learning rates" in points
+    assert "model.d_head=patch" not in _texts("d_overpowering", TrainConfig.for_data("grid25"))
+
+
+def test_without_the_run_s_settings_every_remedy_is_offered():
+    for kind, remedies in REMEDIES.items():
+        assert remedies_for(kind) == [r.text for r in remedies] and remedies
+    assert remedies_for("no_such_kind", TrainConfig()) == []
