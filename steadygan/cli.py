@@ -5,11 +5,14 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from steadygan.config import ConfigError, TrainConfig, dump_toml, load_config
+
+if TYPE_CHECKING:  # the training loop imports torch; the CLI imports it only when it trains
+    from steadygan.train.loop import RunResult
 
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -273,7 +276,35 @@ def _train(args: argparse.Namespace) -> int:
           f"G-acc {rec.get('g_acc', 0):.2f}); samples: {result.run_dir / 'samples' / 'final.png'}")
     if result.timing:
         print(timing_line(result.timing))
+    for line in outcome_lines(result):
+        print(line)
     return 0
+
+
+def outcome_lines(result: RunResult) -> list[str]:
+    """What a finished run came to: its live metric and best.pt, its health and what to run
+    next, so that nobody has to open metrics.jsonl to learn whether it worked."""
+    from steadygan.health.detectors import still_improving
+    from steadygan.report.summary import live_kind, live_text
+
+    lines = []
+    if result.last_eval:
+        record, kind = result.last_eval, live_kind([result.last_eval])
+        metric = "FID " if kind == "fid" else ""
+        lines.append(f"live evaluation at the end: {metric}{live_text(record, kind)}; "
+                     f"checkpoints/best.pt is from step {record['best_step']}")
+    if result.timeline is not None:
+        verdict = result.timeline.verdict()
+        found = [f"{d.kind} (steps {d.step_start}-{d.step_end})" for d in
+                 result.timeline.diagnoses if d.severity in ("failure", "warning")]
+        seen = f": {', '.join(found[-3:])}" if found else ""
+        lines.append(f"health: {verdict}{seen}"
+                     + (f"; evidence and remedies: steadygan diagnose {result.run_dir}"
+                        if found else ""))
+        ending = still_improving(result.timeline.view)
+        if ending is not None:
+            lines.append(ending)
+    return lines
 
 
 def _sample(args: argparse.Namespace) -> int:

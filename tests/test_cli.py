@@ -1,3 +1,4 @@
+import json
 import os
 import re
 import subprocess
@@ -89,6 +90,24 @@ def test_resume_extends_a_finished_run(capsys, trained_run):
     assert "done: 8 steps" in out
     # and where this stretch's time went (trained_run holds the first few steps)
     assert re.search(r"^time: [\d.]+ s from step \d to 8: steps \d+ %", out, re.M), out
+
+
+def test_train_ends_with_what_the_run_came_to(capsys, tmp_path):
+    run = tmp_path / "run"
+    args = _tiny_args(run, steps=24) + ["--set", "run.eval_every=12", "--set",
+                                        "run.eval_samples=500", "--set", "health.warmup_steps=0"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    evals = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()
+             if json.loads(l)["kind"] == "eval"]
+    assert f"live evaluation at the end: FID {evals[-1]['fid_live']:.3g} (step 24); " \
+           f"checkpoints/best.pt is from step {evals[-1]['best_step']}" in out
+    health = re.search(r"^health: (\w+)(.*)$", out, re.M)
+    assert health, out
+    main(["diagnose", str(run)])  # the same verdict, replayed from the run directory
+    assert f"verdict: {health.group(1)}" in capsys.readouterr().out
+    if health.group(1) != "healthy":
+        assert f"steadygan diagnose {run}" in health.group(2)
 
 
 def test_sample_writes_a_grid_and_uint8_npz(trained_run, tmp_path):

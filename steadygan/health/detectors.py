@@ -126,10 +126,20 @@ def detect_mode_collapse(window: Sequence[Record], evals: Sequence[Record],
                      "G produces too little variety for different z"
                      + (f" (spread {evidence['diversity_ratio']:.2f} of the real data's)"
                         if "diversity_ratio" in evidence else "")
-                     + (f"; the live evaluation saw {evidence['modes_live']:.0f} of 1000 modes, "
-                        f"KL to uniform {evidence['kl_live']:.2f}" if "kl_live" in evidence
-                        else ""),
+                     + _live_collapse_text(evidence),
                      evidence, remedies_for("mode_collapse"))
+
+
+def _live_collapse_text(evidence: dict[str, float]) -> str:
+    """What the live evaluation saw, when it is part of a collapse's evidence."""
+    if "kl_live" in evidence:
+        return (f"; the live evaluation saw {evidence['modes_live']:.0f} of 1000 modes, KL to "
+                f"uniform {evidence['kl_live']:.2f}")
+    if "classes_live" in evidence:
+        return f"; the live evaluation saw {evidence['classes_live']:.0f} of 10 classes"
+    if "modes_live" in evidence:
+        return f"; the live evaluation saw {evidence['modes_live']:.0f} mixture modes"
+    return ""
 
 
 def detect_oscillation(window: Sequence[Record], evals: Sequence[Record],

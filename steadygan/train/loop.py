@@ -28,6 +28,7 @@ from steadygan.train.checkpoint import (CheckpointError, checkpoint_config,
                                         load_checkpoint, rank_streams, restore, rng_state,
                                         state_dict)
 from steadygan.health.monitor import HealthMonitor
+from steadygan.health.timeline import Timeline
 from steadygan.train.checkpoint_writer import CheckpointWriter
 from steadygan.train.best import BestTracker
 from steadygan.train.cpu_process import prepare_cpu_process
@@ -55,6 +56,8 @@ class RunResult:
     last_record: dict[str, Any] = field(default_factory=dict)
     timing: dict[str, Any] = field(default_factory=dict)  # where the wall time went (timing.py)
     writer: bool = True  # False in torchrun's processes other than rank 0: they stay quiet
+    last_eval: dict[str, Any] | None = None  # the last live evaluation (it names best.pt's step)
+    timeline: Timeline | None = None  # the diagnoses, when health.detect is on
 
 
 def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0,
@@ -227,6 +230,8 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
     sampler = state.G_ema if state.G_ema is not None else state.G
     n_critic, r = cfg.train.n_critic, cfg.run
     result = RunResult(run.path, start, writer=writer)
+    if cfg.health.detect:
+        result.timeline = health.timeline
     last_time, last_step = time.perf_counter(), start
     rollbacks = 0
     timer = LoopTimer(device, start)
@@ -296,6 +301,7 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
                     record, improved = best.evaluate(sampler, step)
                 run.append_metrics(record)
                 health.observe(record)
+                result.last_eval = record
                 if improved:
                     extra_paths.append(run.best_checkpoint)
             if r.keep_checkpoints and step % r.checkpoint_every == 0:

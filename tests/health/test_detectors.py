@@ -64,6 +64,7 @@ def test_mode_collapse_from_diversity_and_from_live_classes():
                                                                 "classes_live": 2}]
     records = [rec(50, diversity=0.9), rec(100), evals[0], rec(150), rec(200), evals[1]]
     assert kinds(records) == {"mode_collapse": "failure"}
+    assert detect(records)[0].message.endswith("; the live evaluation saw 2 of 10 classes")
 
 
 def test_stacked_mnist_collapse_is_a_mode_histogram_as_uneven_as_100_modes():
