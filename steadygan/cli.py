@@ -290,8 +290,9 @@ def outcome_lines(result: RunResult) -> list[str]:
     lines = []
     if result.last_eval:
         record, kind = result.last_eval, live_kind([result.last_eval])
-        metric = "FID " if kind == "fid" else ""
-        lines.append(f"live evaluation at the end: {metric}{live_text(record, kind)}; "
+        text = (f"FID {record['fid_live']:.1f} (step {record['step']})" if kind == "fid"
+                else live_text(record, kind))
+        lines.append(f"live evaluation at the end: {text}; "
                      f"checkpoints/best.pt is from step {record['best_step']}")
     if result.timeline is not None:
         verdict = result.timeline.verdict()

@@ -100,7 +100,7 @@ def test_train_ends_with_what_the_run_came_to(capsys, tmp_path):
     out = capsys.readouterr().out
     evals = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()
              if json.loads(l)["kind"] == "eval"]
-    assert f"live evaluation at the end: FID {evals[-1]['fid_live']:.3g} (step 24); " \
+    assert f"live evaluation at the end: FID {evals[-1]['fid_live']:.1f} (step 24); " \
            f"checkpoints/best.pt is from step {evals[-1]['best_step']}" in out
     health = re.search(r"^health: (\w+)(.*)$", out, re.M)
     assert health, out

@@ -24,7 +24,7 @@ class Timeline:
         self.diagnoses: list[Diagnosis] = []
         self.view: list[dict[str, Any]] = []  # the records of the run as it stands now
         self.last_step = 0
-        self.found_last: set[str] = set()  # the kinds found at the last train record
+        self.found_last: set[str] = set()  # the kinds found at the last look: still going on
 
     def add(self, record: dict[str, Any]) -> list[Diagnosis]:
         """Take one metrics record; return diagnoses that are new, or got worse."""
@@ -34,9 +34,16 @@ class Timeline:
             self.found_last = set()  # the restored weights start afresh
             return []
         self.view.append(record)
+        if kind == "eval" and self.last_step > 0 and record["step"] == self.last_step:
+            # an evaluation follows the statistics of its step: look at that step again with it,
+            # or the run's final evaluation would never reach the detectors
+            return self._look()
         if kind != "train":
             return []
         self.last_step = int(record["step"])
+        return self._look()
+
+    def _look(self) -> list[Diagnosis]:
         found = detect(self.view, self.window, self.warmup_steps, self.found_last)
         self.found_last = {d.kind for d in found}
         if self.settings is not None:
@@ -69,10 +76,11 @@ class Timeline:
         return timeline
 
     def verdict(self) -> str:
-        """failure: a failure still active at the run's last record; recovered: failures only
-        earlier; warnings: nothing worse than warnings; healthy: nothing."""
+        """failure: a failure still found at the run's last look (its last statistics, then
+        its last evaluation); recovered: failures only earlier; warnings: nothing worse than
+        warnings; healthy: nothing."""
         failures = [d for d in self.diagnoses if d.severity == "failure"]
-        if any(d.step_end >= self.last_step for d in failures):
+        if any(d.step_end >= self.last_step and d.kind in self.found_last for d in failures):
             return "failure"
         if failures:
             return "recovered"

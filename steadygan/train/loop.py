@@ -300,7 +300,8 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
                 with timer.section("evaluation"):
                     record, improved = best.evaluate(sampler, step)
                 run.append_metrics(record)
-                health.observe(record)
+                for diagnosis in health.observe(record)[1]:  # what the evaluation adds
+                    bar.write(f"steadygan: {diagnosis.line()}")
                 result.last_eval = record
                 if improved:
                     extra_paths.append(run.best_checkpoint)

@@ -102,6 +102,21 @@ def test_divergence_and_convergence():
     assert kinds(records) == {"converged": "info"}
 
 
+def test_the_final_evaluation_after_the_last_statistics_reaches_the_verdict():
+    # the loop reads a step's statistics, then evaluates: two evaluations of 1 and 2 classes make
+    # a collapse at step 200; the final one, after step 300's statistics, decides how it ends
+    def run(final_classes):
+        return Timeline.of_run([
+            rec(50), rec(100), {"kind": "eval", "step": 100, "classes_live": 1}, rec(150),
+            rec(200), {"kind": "eval", "step": 200, "classes_live": 2}, rec(250), rec(300),
+            {"kind": "eval", "step": 300, "classes_live": final_classes}], warmup_steps=0)
+    still = run(2)
+    assert [(d.kind, d.severity) for d in still.diagnoses if d.severity == "failure"] == [
+        ("mode_collapse", "failure")]
+    assert still.verdict() == "failure"
+    assert run(7).verdict() == "recovered"  # it used to stay "failure": the detectors never saw it
+
+
 def test_timeline_merges_a_continuing_diagnosis_and_gives_a_verdict():
     records = [rec(50 * i) for i in range(1, 5)]
     records += [rec(200 + 50 * i, 1.0, 1.0, g_acc=0.0, loss_g=3 + i) for i in range(1, 8)]
