@@ -21,6 +21,7 @@ class Timeline:
                  settings: TrainConfig | None = None) -> None:
         self.window, self.warmup_steps = window, warmup_steps
         self.settings = settings  # the run's, to offer only remedies that would change it
+        self.fitted: dict[str, list[str]] = {}  # kind -> the remedies that fit these settings
         self.diagnoses: list[Diagnosis] = []
         self.view: list[dict[str, Any]] = []  # the records of the run as it stands now
         self.last_step = 0
@@ -47,8 +48,14 @@ class Timeline:
         found = detect(self.view, self.window, self.warmup_steps, self.found_last)
         self.found_last = {d.kind for d in found}
         if self.settings is not None:
-            found = [replace(d, remedies=remedies_for(d.kind, self.settings)) for d in found]
+            found = [replace(d, remedies=self._remedies(d.kind)) for d in found]
         return self._merge(found)
+
+    def _remedies(self, kind: str) -> list[str]:
+        """The remedies that fit the run, worked out once per kind (the settings do not change)."""
+        if kind not in self.fitted:
+            self.fitted[kind] = remedies_for(kind, self.settings)
+        return list(self.fitted[kind])
 
     def _merge(self, found: Iterable[Diagnosis]) -> list[Diagnosis]:
         new = []
