@@ -354,9 +354,9 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from steadygan.evaluate import has_domain_metrics
     from steadygan.sweep.grid import expand, parse_grid, parse_random, sample_random
     from steadygan.sweep.heatmap import save_heatmap
+    from steadygan.sweep.trial import headline_metric
 
     base = resolve_config(args)
     if not args.grid and not args.random:
@@ -374,8 +374,9 @@ def _sweep(args: argparse.Namespace) -> int:
     wins = sum(bool(r.get("success")) for r in results)
     heatmap = " and heatmap.png" if save_heatmap(results, axes, out / "heatmap.png") else ""
     print(f"{len(results)} trials, {wins} succeeded; wrote {out / 'results.csv'}{heatmap}")
-    if not has_domain_metrics(base):
-        print(f"no domain metric for {base.data.image_size}x{base.data.image_size}x"
+    trained = [r for r in results if not r.get("diverged")]  # a diverged trial is not evaluated
+    if trained and headline_metric(trained) is None:  # other images, or 28x28 non-digits
+        print(f"no domain metric for these {base.data.image_size}x{base.data.image_size}x"
               f"{base.data.channels} images: a trial succeeded when it trained to the end without "
               "a failure diagnosis (its verdict and diagnoses are in results.csv)")
     return 0

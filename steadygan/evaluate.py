@@ -13,6 +13,7 @@ from steadygan.metrics.domain import evaluate_images
 from steadygan.metrics.stacked import STACKED_EVAL_SIZE, stacked_modes
 from steadygan.metrics.toy2d import mixture_metrics
 from steadygan.sample import TrainedGenerator
+from steadygan.train.rundir import RunDir
 
 # The order and the formats of the printed table.
 _ROWS = (("inception_fid", "Inception FID", "{:.3f}"), ("modes_covered", "modes covered", "{}"), ("high_quality", "high-quality share", "{:.3f}"),
@@ -55,6 +56,12 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, checkpoint: str | Pa
                           f"MNIST or 2-D mixtures; this run makes {data.image_size}x"
                           f"{data.image_size}x{data.channels} images; for these, Inception "
                           "FID against a folder of real images: --inception-ref DIR")
+    own_fid = not_digits(run_dir)
+    if own_fid is not None:
+        raise ConfigError(f"{run_dir}: its training images are not MNIST digits (their own domain "
+                          f"FID is {own_fid:.1f}, MNIST's under 5), so domain metrics would only "
+                          "measure the distance to MNIST; for these, Inception FID against a "
+                          "folder of real images: --inception-ref DIR")
     if data.name in MIXTURE_SOURCES:
         result = dict(mixture_metrics(generator.sample(n, seed), data.name))
     elif data.name == "stacked-mnist":
@@ -67,6 +74,15 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, checkpoint: str | Pa
     result.update(step=generator.step, checkpoint=str(generator.path), ema=generator.uses_ema,
                   seed=seed)
     return result
+
+
+def not_digits(run_dir: str | Path) -> float | None:
+    """The own domain FID of a folder run's 28x28 images when its training found they are not
+    MNIST digits (the step-0 "data" record in metrics.jsonl), else None."""
+    for record in RunDir(run_dir).read_metrics():
+        if record.get("kind") == "data" and record.get("digits") is False:
+            return float(record["own_fid"])
+    return None
 
 
 def evaluate_run_inception(run_dir: str | Path, reference_dir: str | Path, n: int = EVAL_SIZE,

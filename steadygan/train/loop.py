@@ -221,6 +221,9 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
         ranks.from_writer(run.prepare_new)
     if writer:
         run.write_config(cfg)
+        checked = domain.data_record()
+        if checked is not None and resumed is None:
+            run.append_metrics(checked)
 
     total = cfg.total_steps(n_images // ranks.world)  # an epoch: n_images / (batch_size x world)
     order = BatchOrder(n_images, cfg.train.batch_size, cfg.train.seed, device, ranks.rank,

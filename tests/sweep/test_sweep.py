@@ -373,6 +373,30 @@ RGB_TINY = ["--set", "data.image_size=32", "--set", "data.channels=3", "--set", 
             "--no-progress"]
 
 
+def test_a_sweep_over_28x28_images_that_are_not_digits_judges_them_by_their_verdict(
+        tmp_path, capsys):
+    """Their training finds they are not MNIST digits (inverted ones: own FID about 87) and says
+    so in metrics.jsonl; the trials then skip the domain metrics, which would measure the
+    distance to MNIST, as for images without one."""
+    from steadygan.data.sources import load_dataset
+
+    digits, _ = load_dataset("bundled", None, 28, 1)
+    folder = tmp_path / "inverted"
+    folder.mkdir()
+    for i, image in enumerate(255 - digits[:600]):
+        Image.fromarray(image[0]).save(folder / f"{i}.png")
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--data", "folder", "--data-dir", str(folder), "--grid",
+                 "train.lr_d=1e-4,2e-4", "--out", str(out), "--set", "train.steps=4",
+                 "--set", "run.eval_every=4", "--set", "run.eval_samples=500", "--set",
+                 "model.g_width=16", "--set", "model.d_width=8", "--batch-size", "8",
+                 "--no-progress"]) == 0
+    assert "no domain metric for these 28x28x1 images" in capsys.readouterr().out
+    rows = _rows(out)
+    assert [r["success"] for r in rows] == ["True", "True"]
+    assert not any("fid" in r or "error" in r for r in rows)
+
+
 def test_a_sweep_over_images_without_a_domain_metric_maps_their_verdicts(tmp_path, capsys):
     """32x32 RGB photos have no offline instrument: every trial used to end in an error after
     its training; now it is judged by its verdict, and the summary says so."""
@@ -383,7 +407,7 @@ def test_a_sweep_over_images_without_a_domain_metric_maps_their_verdicts(tmp_pat
                  "--workers", "2", *RGB_TINY]) == 0
     printed = capsys.readouterr().out
     assert "4 trials, 4 succeeded" in printed
-    assert "no domain metric for 32x32x3 images: a trial succeeded when it trained to the end " \
+    assert "no domain metric for these 32x32x3 images: a trial succeeded when it trained to the end " \
            "without a failure diagnosis" in printed
     rows = _rows(out)
     assert [(r["verdict"], r["success"]) for r in rows] == [("healthy", "True")] * 4

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 from scipy.stats import spearmanr
 
+from steadygan.cli import main
 from steadygan.config import TrainConfig
 from steadygan.data.sources import load_dataset
 from steadygan.metrics.live import load_reference_stats
@@ -58,16 +59,27 @@ def test_a_folder_of_28x28_images_gets_the_digits_live_eval_only_if_they_are_dig
                                          f"run.out={tmp_path / 'a'}"])).run_dir
     assert [r["step"] for r in _records(run, "eval")] == [4]
     assert "no live evaluation" not in capsys.readouterr().err
+    assert [(r["digits"], r["own_fid"] < 5) for r in _records(run, "data")] == [(True, True)]
     run = train(tiny_cfg.with_overrides([*settings, f"data.dir={inverted}",
                                          f"run.out={tmp_path / 'b'}"])).run_dir
     assert _records(run, "eval") == [] and not (run / "checkpoints" / "best.pt").exists()
     err = capsys.readouterr().err
     assert re.search(r"data.dir: its 28x28 images are not MNIST digits \(their own domain FID "
                      r"is \d+\.\d, MNIST's under 5\): no live evaluation, no best.pt", err), err
+    # the run directory keeps what the check found: eval refuses to measure them against MNIST
+    [checked] = _records(run, "data")
+    assert checked["digits"] is False and checked["own_fid"] > 5
+    assert main(["eval", str(run), "--samples", "100"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "its training images are not MNIST digits (their own domain FID is" in err, err
+    assert "--inception-ref DIR" in err and "\n" not in err
+    assert main(["train", "--resume", str(run), "--steps", "8", "--no-progress"]) == 0
+    assert len(_records(run, "data")) == 1  # written once, kept by a resume
+    assert "not MNIST digits" in capsys.readouterr().err  # the resumed stretch says it again
     few = _png_folder(tmp_path / "few", digits[:100])  # too few to tell, and no warning about it
     run = train(tiny_cfg.with_overrides([*settings, f"data.dir={few}", f"run.out={tmp_path / 'c'}"]
                                         )).run_dir
-    assert _records(run, "eval") == []
+    assert _records(run, "eval") == [] and _records(run, "data")[0]["digits"] is None
     assert capsys.readouterr().err.strip() == ("steadygan: data.dir: 100 images are too few to "
                                                "tell whether they are MNIST digits (500 or more): "
                                                "no live evaluation, no best.pt")
