@@ -14,11 +14,14 @@ from steadygan.config import TrainConfig
 @dataclass(frozen=True)
 class Remedy:
     text: str
-    sets: tuple[str, ...] = ()  # `section.key=value`s that apply it: offered when they change the run
+    sets: tuple[str, ...] = ()  # `section.key=value`s applying it: offered if they change the run
     when: tuple[str, ...] = ()  # offered only to runs that already have these settings
+    unless: tuple[str, ...] = ()  # not offered to runs that already have these settings
 
     def fits(self, cfg: TrainConfig) -> bool:
-        return (not self.sets or cfg.changed_by(self.sets)) and (not self.when or cfg.has(self.when))
+        return ((not self.sets or cfg.changed_by(self.sets))
+                and (not self.when or cfg.has(self.when))
+                and not (self.unless and cfg.has(self.unless)))
 
 
 CONTROLLER_ON = "balance.mode=auto"
@@ -26,7 +29,8 @@ CONTROLLER = Remedy("the balance controller does this by itself (balance.mode=au
                     sets=(CONTROLLER_ON,))
 CONTROLLER_ROOM = Remedy("give the balance controller room: a lower balance.lr_min or a higher "
                          "balance.lr_max", when=(CONTROLLER_ON,))
-SPECTRAL_NORM = Remedy("spectral norm in D (model.d_norm=spectral)", sets=("model.d_norm=spectral",))
+SPECTRAL_NORM = Remedy("spectral norm in D (model.d_norm=spectral)",
+                       sets=("model.d_norm=spectral",))
 R1 = Remedy("an R1 penalty on D (train.r1_gamma=1)", sets=("train.r1_gamma=1",))
 EMA = Remedy("an EMA of G's weights (train.ema=true)", sets=("train.ema=true",))
 LOWER_BOTH = Remedy("lower both learning rates (halve train.lr_g and train.lr_d)")
@@ -46,7 +50,7 @@ REMEDIES: dict[str, tuple[Remedy, ...]] = {
         Remedy("lower train.lr_g or raise train.lr_d: G is learning faster than D"),
         CONTROLLER, CONTROLLER_ROOM,
         Remedy("more D steps per G step (train.n_critic=2)", sets=("train.n_critic=2",)),
-        Remedy("less label noise (a lower labels.flip)"),
+        Remedy("less label noise (a lower labels.flip)", unless=("labels.flip=0",)),
     ),
     "mode_collapse": (
         Remedy("minibatch standard deviation in D (model.d_minibatch_std=true)",

@@ -78,7 +78,8 @@ def ablation_table(results: list[dict[str, Any]]) -> str:
     second = next(((key, title) for key, title in SECOND_COLUMNS
                    if any(key in r for r in results)), None)
     header = f" median {second[1]} |" if second else ""
-    lines = [f"| variant | median {metric} | range over seeds | classes / modes |{header} success |",
+    lines = [f"| variant | median {metric} | range over seeds | classes / modes |{header} "
+             "success |",
              "|---|---|---|---|---|" + ("---|" if second else "")]
     for name in dict.fromkeys(r["variant"] for r in results):
         rows = [r for r in results if r["variant"] == name]

@@ -39,8 +39,9 @@ RAY_HINT = 'the ray backend needs Ray Tune: pip install "steadygan[ray]"'
 
 
 def run_sweep(base: TrainConfig, trials: list[Trial], out: Path, workers: int = 1,
-              eval_samples: int | None = None, data_dir: str | None = None, fid_threshold: float = 10.0,
-              progress: bool = True, backend: str = "local", mps: str = "auto"
+              eval_samples: int | None = None, data_dir: str | None = None,
+              fid_threshold: float = 10.0, progress: bool = True, backend: str = "local",
+              mps: str = "auto"
               ) -> list[dict[str, Any]]:
     """Every trial's result dict, in the order of `trials`; also written to out/results.csv.
     eval_samples: None for the domain's default (evaluate.default_samples).

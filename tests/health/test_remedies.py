@@ -21,6 +21,12 @@ def test_remedies_already_in_effect_are_not_offered():
     assert "labels.flip=0.1" in off and "model.d_head=patch" not in off
 
 
+def test_less_label_noise_is_offered_only_to_a_run_that_has_some():
+    assert "a lower labels.flip" in _texts("g_overpowering", TrainConfig())
+    assert "labels.flip" not in _texts("g_overpowering",
+                                       TrainConfig().with_overrides(["labels.flip=0"]))
+
+
 def test_remedies_a_run_s_models_cannot_take_are_not_offered():
     images = _texts("mode_collapse", TrainConfig())
     assert "model.d_minibatch_std=true" in images and "model.pack" not in images
