@@ -13,6 +13,7 @@ from steadygan.metrics.domain import evaluate_images
 from steadygan.metrics.stacked import STACKED_EVAL_SIZE, stacked_modes
 from steadygan.metrics.toy2d import mixture_metrics
 from steadygan.sample import TrainedGenerator
+from steadygan.train.digits_check import DigitsCheck
 from steadygan.train.rundir import RunDir
 
 # The order and the formats of the printed table.
@@ -33,6 +34,22 @@ def has_domain_metrics(cfg: TrainConfig) -> bool:
             or (cfg.data.name == "stacked-mnist" and shape == (28, 3)))
 
 
+def why_no_domain_metrics(run_dir: str | Path, cfg: TrainConfig) -> str | None:
+    """Why `evaluate_run` cannot measure this run, or None: images of another kind, or a folder
+    whose training found its 28x28 images are not MNIST digits (measuring them would only give
+    their distance to MNIST)."""
+    data = cfg.data
+    if not has_domain_metrics(cfg):
+        return (f"domain metrics need 28x28 grayscale digits, 28x28 Stacked MNIST or 2-D "
+                f"mixtures; this run makes {data.image_size}x{data.image_size}x{data.channels} "
+                "images")
+    check = DigitsCheck.found_in(RunDir(run_dir).read_metrics())
+    if check is not None and check.digits is False:
+        return f"{check.finding('its training images')}, so domain metrics would only " \
+               "measure the distance to MNIST"
+    return None
+
+
 EVAL_SIZE = 10_000  # samples per evaluation: DESIGN.md's 10,000 against the MNIST test set
 
 
@@ -51,17 +68,10 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, checkpoint: str | Pa
     generator = TrainedGenerator(run_dir, checkpoint, ema=ema, device=device)
     data = generator.cfg.data
     n = default_samples(generator.cfg) if n is None else n
-    if not has_domain_metrics(generator.cfg):
-        raise ConfigError(f"{run_dir}: domain metrics need 28x28 grayscale digits, 28x28 Stacked "
-                          f"MNIST or 2-D mixtures; this run makes {data.image_size}x"
-                          f"{data.image_size}x{data.channels} images; for these, Inception "
-                          "FID against a folder of real images: --inception-ref DIR")
-    own_fid = not_digits(run_dir)
-    if own_fid is not None:
-        raise ConfigError(f"{run_dir}: its training images are not MNIST digits (their own domain "
-                          f"FID is {own_fid:.1f}, MNIST's under 5), so domain metrics would only "
-                          "measure the distance to MNIST; for these, Inception FID against a "
-                          "folder of real images: --inception-ref DIR")
+    unmeasurable = why_no_domain_metrics(run_dir, generator.cfg)
+    if unmeasurable:
+        raise ConfigError(f"{run_dir}: {unmeasurable}; for these, Inception FID against a folder "
+                          "of real images: --inception-ref DIR")
     if data.name in MIXTURE_SOURCES:
         result = dict(mixture_metrics(generator.sample(n, seed), data.name))
     elif data.name == "stacked-mnist":
@@ -74,15 +84,6 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, checkpoint: str | Pa
     result.update(step=generator.step, checkpoint=str(generator.path), ema=generator.uses_ema,
                   seed=seed)
     return result
-
-
-def not_digits(run_dir: str | Path) -> float | None:
-    """The own domain FID of a folder run's 28x28 images when its training found they are not
-    MNIST digits (the step-0 "data" record in metrics.jsonl), else None."""
-    for record in RunDir(run_dir).read_metrics():
-        if record.get("kind") == "data" and record.get("digits") is False:
-            return float(record["own_fid"])
-    return None
 
 
 def evaluate_run_inception(run_dir: str | Path, reference_dir: str | Path, n: int = EVAL_SIZE,

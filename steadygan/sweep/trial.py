@@ -34,7 +34,7 @@ def headline_metric(results: list[dict[str, Any]]) -> str | None:
 
 def run_trial(spec: dict[str, Any]) -> dict[str, Any] | None:
     """The trial's metrics, divergence, verdict and diagnoses; None when it was interrupted."""
-    from steadygan.evaluate import evaluate_run, has_domain_metrics, not_digits, write_json
+    from steadygan.evaluate import evaluate_run, why_no_domain_metrics, write_json
     from steadygan.health.diagnose import diagnose_run
     from steadygan.train.loop import TrainingDiverged, train
     from steadygan.train.rundir import RunDir
@@ -56,9 +56,8 @@ def run_trial(spec: dict[str, Any]) -> dict[str, Any] | None:
         result["diverged"] = True
     evaluating = time.perf_counter()
     result["train_s"] = round(evaluating - started, 1)  # where a sweep's time goes, per trial
-    # other images, and a folder whose training found its 28x28 images are not digits: the
-    # verdict alone
-    if not result["diverged"] and has_domain_metrics(cfg) and not_digits(run) is None:
+    # images that cannot be measured offline are judged by their verdict alone
+    if not result["diverged"] and why_no_domain_metrics(run, cfg) is None:
         evaluation = evaluate_run(run, spec["eval_samples"], data_dir=spec.get("data_dir"))
         write_json(evaluation, run / "eval.json")
         result.update({k: evaluation[k] for k in KEPT_METRICS if k in evaluation})

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from steadygan.config import MIXTURE_SOURCES, TrainConfig
+from steadygan.train.digits_check import DigitsCheck, check_digits
 
 
 def memory_format(cfg: TrainConfig) -> torch.memory_format:
@@ -25,11 +26,6 @@ def memory_format(cfg: TrainConfig) -> torch.memory_format:
 
 # A live evaluation returns its metrics and a score (lower is better) that selects best.pt.
 LiveEval = Callable[[np.ndarray], tuple[dict[str, Any], float]]
-# A folder of 28x28 grayscale images gets the digits' live evaluation only when its own images
-# score as MNIST digits: 2,000 of the bundled subset 0.6, 500 of them 1.7; MNIST without its
-# 1s and 7s 13.5, only 1s 146, inverted digits 87 (2026-11-28). Otherwise its live FID would
-# measure the distance to MNIST, and its class count would read as a collapse.
-DIGITS_FID_MAX, DIGITS_CHECKED, DIGITS_NEEDED = 5.0, 2000, 500
 
 
 class ImageDomain:
@@ -38,12 +34,7 @@ class ImageDomain:
     def __init__(self, cfg: TrainConfig) -> None:
         self.cfg = cfg
         self.memory_format = memory_format(cfg)
-        self.no_live_eval: str | None = None  # why a run of digits' size gets none, if it does not
-        # a folder of 28x28 grayscale images: whether they are MNIST digits (None: not checked,
-        # or too few to tell) and their own domain FID, for `data_record`
-        self.digits: bool | None = None
-        self.own_fid: float | None = None
-        self.checked = False
+        self.digits_check: DigitsCheck | None = None  # a folder of 28x28 grayscale images
 
     def load(self) -> torch.Tensor:
         """uint8 (N, C, H, W): 4x smaller on the device than float; converted per batch."""
@@ -86,39 +77,14 @@ class ImageDomain:
 
         fid = LiveFid(str(device))
         if self.cfg.data.name == "folder":
-            self.no_live_eval = self._check_digits(fid, real)
-            if self.no_live_eval:
+            self.digits_check = check_digits(fid, real)
+            if not self.digits_check.digits:
                 return None
 
         def evaluate(images: np.ndarray) -> tuple[dict[str, Any], float]:
             metrics = fid(images)
             return metrics, metrics["fid_live"]
         return evaluate
-
-    def _check_digits(self, fid: Callable[[np.ndarray], dict[str, Any]],
-                      real: torch.Tensor) -> str | None:
-        """Whether a folder's 28x28 images are MNIST digits (self.digits); why they do not get
-        the digits' live evaluation, or None."""
-        self.checked = True
-        outcome = "no live evaluation, no best.pt"
-        if len(real) < DIGITS_NEEDED:
-            return (f"data.dir: {len(real)} images are too few to tell whether they are MNIST "
-                    f"digits ({DIGITS_NEEDED} or more): {outcome}")
-        # spread over the folder: its files may come sorted by class
-        spread = torch.linspace(0, len(real) - 1, min(len(real), DIGITS_CHECKED)).long()
-        self.own_fid = float(fid(real[spread.to(real.device)].cpu().numpy())["fid_live"])
-        self.digits = self.own_fid <= DIGITS_FID_MAX
-        if not self.digits:
-            return (f"data.dir: its 28x28 images are not MNIST digits (their own domain FID is "
-                    f"{self.own_fid:.1f}, MNIST's under {DIGITS_FID_MAX:g}): {outcome}")
-        return None
-
-    def data_record(self) -> dict[str, Any] | None:
-        """The folder check's outcome as a step-0 metrics record: `steadygan eval` and sweeps
-        read it back rather than measuring a folder of other images against MNIST."""
-        if not self.checked:
-            return None
-        return {"kind": "data", "step": 0, "digits": self.digits, "own_fid": self.own_fid}
 
 
 def _stacked_live_eval(device: torch.device) -> LiveEval:
@@ -145,10 +111,7 @@ class PointDomain:
 
     def __init__(self, cfg: TrainConfig) -> None:
         self.cfg = cfg
-        self.no_live_eval: str | None = None  # every mixture has its live evaluation
-
-    def data_record(self) -> dict[str, Any] | None:
-        return None  # nothing about 2-D points needs checking
+        self.digits_check: DigitsCheck | None = None  # nothing about 2-D points needs checking
 
     def load(self) -> torch.Tensor:
         from steadygan.data.toy2d import sample_mixture

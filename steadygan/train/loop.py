@@ -211,8 +211,10 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
     ranks.share_weights(state.G, state.D, state.G_ema)
     window = StatsWindow(device)
     best = BestTracker.create(cfg, domain, device, data)
-    if domain.no_live_eval and writer:
-        print(f"steadygan: {domain.no_live_eval}", file=sys.stderr)
+    check = domain.digits_check  # a folder of 28x28 images: the live evaluation's condition
+    if check is not None and not check.digits and writer:
+        print(f"steadygan: data.dir: {check.finding()}: no live evaluation, no best.pt",
+              file=sys.stderr)
     health = HealthMonitor(cfg, run, state, domain, data)
     start = 0
     if resumed is not None:
@@ -221,9 +223,8 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
         ranks.from_writer(run.prepare_new)
     if writer:
         run.write_config(cfg)
-        checked = domain.data_record()
-        if checked is not None and resumed is None:
-            run.append_metrics(checked)
+        if check is not None and resumed is None:  # for eval and sweeps (digits_check.py)
+            run.append_metrics(check.record())
 
     total = cfg.total_steps(n_images // ranks.world)  # an epoch: n_images / (batch_size x world)
     order = BatchOrder(n_images, cfg.train.batch_size, cfg.train.seed, device, ranks.rank,
