@@ -42,3 +42,29 @@ def test_without_the_run_s_settings_every_remedy_is_offered():
     for kind, remedies in REMEDIES.items():
         assert remedies_for(kind) == [r.text for r in remedies] and remedies
     assert remedies_for("no_such_kind", TrainConfig()) == []
+
+
+def test_more_or_less_of_a_setting_is_offered_only_in_its_direction():
+    # "more dropout, 0.3" is less dropout for a run at 0.5; two D steps are fewer than three
+    heavy = TrainConfig().with_overrides(["model.d_dropout=0.5", "labels.flip=0.2",
+                                          "labels.smooth=0"])
+    over = _texts("d_overpowering", heavy)
+    assert "model.d_dropout" not in over and "labels.flip" not in over
+    assert "labels.smooth=0.1" in over
+    assert "model.d_dropout=0.3" in _texts("d_overpowering",
+                                           TrainConfig().with_overrides(["model.d_dropout=0.1"]))
+    assert "train.n_critic" not in _texts("g_overpowering",
+                                          TrainConfig().with_overrides(["train.n_critic=3"]))
+    assert "train.n_critic=2" in _texts("g_overpowering", TrainConfig())
+    assert "train.r1_gamma" not in _texts("mode_collapse",
+                                          TrainConfig().with_overrides(["train.r1_gamma=10"]))
+    assert "train.r1_gamma=1" in _texts("mode_collapse",
+                                        TrainConfig().with_overrides(["train.r1_gamma=0.1"]))
+    assert "model.pack" not in _texts("mode_collapse",
+                                      TrainConfig.for_data("ring8").with_overrides(["model.pack=4"]))
+    # beta1's remedy is a lower one: offered at 0.9, not at 0 or at 0.5 itself
+    assert "train.beta1=0.5" in _texts("oscillation",
+                                       TrainConfig().with_overrides(["train.beta1=0.9"]))
+    for beta1 in ("0", "0.5"):
+        assert "train.beta1" not in _texts("oscillation",
+                                           TrainConfig().with_overrides([f"train.beta1={beta1}"]))
