@@ -21,7 +21,7 @@ class BestTracker:
 
     def __init__(self, cfg: TrainConfig, domain: ImageDomain | PointDomain, evaluate: LiveEval,
                  device: torch.device) -> None:
-        self.every, self.domain, self.evaluate_samples = cfg.run.eval_every, domain, evaluate
+        self.domain, self.evaluate_samples = domain, evaluate
         gen = torch.Generator().manual_seed(cfg.train.seed + 54321)
         self.z = torch.randn(cfg.run.eval_samples, cfg.model.z_dim, generator=gen).to(device)
         self.best_score, self.best_step = math.inf, -1
@@ -33,9 +33,6 @@ class BestTracker:
         training data, which decide it for a folder of 28x28 images)."""
         evaluate = domain.live_eval(device, real) if cfg.run.eval_every > 0 else None
         return cls(cfg, domain, evaluate, device) if evaluate is not None else None
-
-    def due(self, step: int, total: int) -> bool:
-        return step % self.every == 0 or step == total
 
     def evaluate(self, G: torch.nn.Module, step: int) -> tuple[dict[str, Any], bool]:
         """The metrics record for `step`, and whether it is the best so far. Its eval_s says

@@ -210,7 +210,10 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
     state.average_gradients = ranks.average_gradients
     ranks.share_weights(state.G, state.D, state.G_ema)
     window = StatsWindow(device)
-    best = BestTracker.create(cfg, domain, device, data)
+    # rank 0 alone evaluates: the folder check and the instrument load once. Every process must
+    # know whether it does, since a best.pt checkpoint gathers their random streams.
+    best = BestTracker.create(cfg, domain, device, data) if writer else None
+    evaluating = ranks.from_writer(lambda: best is not None)
     check = domain.digits_check  # a folder of 28x28 images: the live evaluation's condition
     if check is not None and not check.digits and writer:
         print(f"steadygan: data.dir: {check.finding()}: no live evaluation, no best.pt",
@@ -299,8 +302,8 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
                     if tensorboard is not None and samples.ndim == 4:
                         tensorboard.log_grid(step, make_grid(samples))
             extra_paths = []
-            best_due = best is not None and best.due(step, total)
-            if best_due and writer:
+            best_due = evaluating and (step % r.eval_every == 0 or step == total)
+            if best_due and best is not None:
                 with timer.section("evaluation"):
                     record, improved = best.evaluate(sampler, step)
                 run.append_metrics(record)

@@ -31,7 +31,8 @@ RING = ["--data", "ring8", "--batch-size", "64", "--no-progress", "--set", "run.
 
 # Run by torchrun instead of `-m steadygan` where a test must look inside the processes: it
 # trains through the same command line, then saves each rank's final weights next to itself (for
-# the test to compare) and reports whether rank 1 opened a file for writing in the run directory.
+# the test to compare) and reports whether rank 1 opened a file for writing in the run directory
+# or built a live evaluation (rank 0 alone evaluates).
 # With POISON_AT=k, rank 1's generator is set to NaN at its k-th step (a divergence only one rank
 # sees).
 CHECKING_SCRIPT = r"""
@@ -66,12 +67,15 @@ def poisoned_step(state, reals):
             next(state.G.parameters()).fill_(float("nan"))
     return train_step(state, reals)
 loop.train_step = poisoned_step
+create, evaluations = loop.BestTracker.create, []
+loop.BestTracker.create = lambda *a, **k: evaluations.append(rank) or create(*a, **k)
 
 code = main(sys.argv[1:])
 weights = [p.detach() for m in (states[0].G, states[0].D) for p in m.parameters()]
 torch.save(weights, os.path.join(os.path.dirname(__file__), f"weights_rank{rank}.pt"))
 if rank > 0:
     print(f"rank {rank} writes in the run directory: {writes}")
+    print(f"rank {rank} builds live evaluations: {len(evaluations)}")
 sys.exit(code)
 """
 
@@ -110,10 +114,12 @@ def _train_records(run: Path) -> list[dict]:
 
 
 def _assert_checked(proc: subprocess.CompletedProcess, where: Path) -> None:
-    """The checking script's findings: identical weights on both ranks, no writes by rank 1."""
+    """The checking script's findings: identical weights on both ranks, no writes or live
+    evaluation by rank 1."""
     weights = [torch.load(where / f"weights_rank{rank}.pt") for rank in (0, 1)]
     assert all(torch.equal(a, b) for a, b in zip(*weights, strict=True)), "ranks' weights differ"
     assert "rank 1 writes in the run directory: []" in proc.stdout, proc.stdout
+    assert "rank 1 builds live evaluations: 0" in proc.stdout, proc.stdout
 
 
 # ---- sampling: disjoint slices of one global permutation -------------------------------------
