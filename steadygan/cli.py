@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from steadygan.config import ConfigError, TrainConfig, dump_toml, load_config
+from steadygan.config import DIR_SOURCES, ConfigError, TrainConfig, dump_toml, load_config
 
 if TYPE_CHECKING:  # the training loop imports torch; the CLI imports it only when it trains
     from steadygan.train.loop import RunResult
@@ -20,7 +20,8 @@ EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 _SHORTCUTS = (
     ("--data", "data.name", str, "dataset: bundled (default, offline MNIST subset), mnist, folder, "
                                  "stacked-mnist, ring8, grid25"),
-    ("--data-dir", "data.dir", str, "folder of the MNIST files or of the images"),
+    ("--data-dir", "data.dir", str, "folder of the MNIST files (--data mnist or stacked-mnist) "
+                                    "or of the images (--data folder)"),
     ("--image-size", "data.image_size", int, "image size: 28, 32 or 64"),
     ("--channels", "data.channels", int, "1 (grayscale) or 3 (RGB)"),
     ("--epochs", "train.epochs", float, "passes over the data"),
@@ -257,6 +258,7 @@ def _train(args: argparse.Namespace) -> int:
         cfg.validate()
     else:
         cfg = resolve_config(args)
+        _check_data_dir_is_read(cfg)
     if args.no_progress:
         cfg.run.progress = False
     try:
@@ -279,6 +281,16 @@ def _train(args: argparse.Namespace) -> int:
     for line in outcome_lines(result):
         print(line)
     return 0
+
+
+def _check_data_dir_is_read(cfg: TrainConfig) -> None:
+    """A data.dir the training would not read is a mistake to point out: its user meant that data
+    and would get the bundled subset. (Sweeps pass data.dir with the bundled digits on purpose,
+    for their evaluations' MNIST test files, and call the training directly.)"""
+    if cfg.data.dir and cfg.data.name not in DIR_SOURCES:
+        raise ConfigError(f"data.dir: {cfg.data.dir} is read only for data.name = "
+                          f"{', '.join(DIR_SOURCES)}, and this run's is {cfg.data.name}; for the "
+                          "MNIST files there use --data mnist, for a folder of images --data folder")
 
 
 def outcome_lines(result: RunResult) -> list[str]:

@@ -26,6 +26,7 @@ SUPPORTED_IMAGE_SIZES = (28, 32, 64)
 MEMORY_FORMATS = ("channels_last", "contiguous")  # train.memory_format
 IMAGE_SOURCES = ("bundled", "mnist", "folder", "stacked-mnist")
 MIXTURE_SOURCES = ("ring8", "grid25")  # 2-D points, trained with an MLP G / D pair
+DIR_SOURCES = ("mnist", "folder", "stacked-mnist")  # the sources that read data.dir
 # the settings only the DCGAN image models read, and those only the mixtures' MLP pair reads
 IMAGE_MODEL_SETTINGS = frozenset(f"model.{k}" for k in (
     "g_width", "d_width", "g_extra_layers", "d_extra_layers", "g_upsample", "d_norm", "d_head",

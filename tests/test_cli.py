@@ -44,6 +44,9 @@ def trained_run(tmp_path):
     (["train", "--config", "/nonexistent/c.toml"], "config file not found"),
     (["train", "--resume", "/nonexistent/run"], "run directory not found"),
     (["train", "--data", "folder"], "data.dir"),
+    # a folder the bundled digits or a mixture would not read: said, not skipped
+    (["train", "--data-dir", "/nonexistent/mnist"], "data.dir: /nonexistent/mnist is read only"),
+    (["train", "--data", "ring8", "--data-dir", "/tmp"], "this run's is ring8"),
     (["train", "--bogus-flag"], "unrecognized arguments"),
     (["sample", "/nonexistent/run", "--out", "x.png"], "run directory not found"),
     (["sample", "/nonexistent/run"], "--out"),
