@@ -327,6 +327,10 @@ def _sample(args: argparse.Namespace) -> int:
         raise ConfigError("sample: give --out grid.png and/or --npz samples.npz")
     if args.n < 1:
         raise ConfigError(f"--n: must be >= 1, got {args.n}")
+    # a grid.jpg that holds PNG bytes, or numpy's quiet `.npz` added to a name, would surprise
+    for flag, path, suffix in (("--out", args.out, ".png"), ("--npz", args.npz, ".npz")):
+        if path and Path(path).suffix.lower() != suffix:
+            raise ConfigError(f"{flag}: {path}: must end in {suffix}")
     generator = TrainedGenerator(args.run, args.checkpoint, ema=args.ema, device=args.device)
     samples = generator.sample(args.n, args.seed)
     if args.out:

@@ -50,6 +50,8 @@ def trained_run(tmp_path):
     (["train", "--bogus-flag"], "unrecognized arguments"),
     (["sample", "/nonexistent/run", "--out", "x.png"], "run directory not found"),
     (["sample", "/nonexistent/run"], "--out"),
+    (["sample", "/nonexistent/run", "--out", "grid.jpg"], "--out: grid.jpg: must end in .png"),
+    (["sample", "/nonexistent/run", "--npz", "samples"], "--npz: samples: must end in .npz"),
     (["sweep", "--out", "/nonexistent/s", "--grid", "train.lr_d=1e-4,2e-4", "--samples", "0"],
      "--samples: must be >= 2"),
 ])
@@ -79,6 +81,12 @@ def test_corrupt_checkpoint_is_reported(capsys, trained_run):
     (trained_run / "checkpoints" / "last.pt").write_bytes(b"garbage")
     _one_line_error(capsys, ["sample", str(trained_run), "--out", "x.png"], "not a readable checkpoint")
     _one_line_error(capsys, ["train", "--resume", str(trained_run)], "not a readable checkpoint")
+
+
+def test_best_of_a_run_without_live_evaluation_says_why(capsys, trained_run):
+    err = _one_line_error(capsys, ["sample", str(trained_run), "--out", "x.png", "--checkpoint",
+                                   "best"], "best.pt: not found; a live evaluation writes it")
+    assert "--checkpoint last" in err
 
 
 def test_resume_with_a_changed_model_is_refused(capsys, trained_run):

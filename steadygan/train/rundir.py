@@ -52,6 +52,10 @@ class RunDir:
         if checkpoint in (None, "last"):
             return self.last_checkpoint
         if checkpoint == "best":
+            if not self.best_checkpoint.exists() and self.last_checkpoint.exists():
+                raise ConfigError(f"{self.best_checkpoint}: not found; a live evaluation writes "
+                                  "it (run.eval_every > 0, on digits, Stacked MNIST or a mixture), "
+                                  "and this run had none: use --checkpoint last")
             return self.best_checkpoint
         return Path(checkpoint)
 
