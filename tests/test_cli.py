@@ -113,6 +113,13 @@ def test_train_ends_with_what_the_run_came_to(capsys, tmp_path):
              if json.loads(l)["kind"] == "eval"]
     assert f"live evaluation at the end: FID {evals[-1]['fid_live']:.1f} (step 24); " \
            f"checkpoints/best.pt is from step {evals[-1]['best_step']}" in out
+    # 24 steps draw a few digits far more often than the rest: the rare ones are named
+    shares = evals[-1]["digit_shares_live"]
+    assert len(shares) == 10 and sum(shares) == pytest.approx(1, abs=1e-3)
+    rare = sorted(range(10), key=lambda d: shares[d])[:sum(s < 0.05 for s in shares)]
+    assert rare, shares
+    assert ("digits drawn rarely (10 % each if even): "
+            + ", ".join(f"{d} ({100 * shares[d]:.1f} %)" for d in rare)) in out
     health = re.search(r"^health: (\w+)(.*)$", out, re.M)
     assert health, out
     main(["diagnose", str(run)])  # the same verdict, replayed from the run directory

@@ -1,4 +1,5 @@
 import json
+import re
 import sys
 import types
 from pathlib import Path
@@ -40,9 +41,12 @@ def test_eval_of_real_digits_from_an_npz(capsys, tmp_path, mnist_dir):
                  "--out", str(tmp_path / "r.json")]) == 0
     result = json.loads((tmp_path / "r.json").read_text())
     assert result["fid"] < 5 and result["classes_covered"] == 10 and result["class_kl"] < 0.02
+    out = capsys.readouterr().out  # real digits: every share printed, none of them rare
+    shares = " ".join(f"{d}:{100 * s:.1f}" for d, s in enumerate(result["class_shares"]))
+    assert f"digit shares (%)      {shares}\n" in out and "rare digits" not in out
 
 
-def test_eval_of_stacked_mnist_from_an_npz(tmp_path):
+def test_eval_of_stacked_mnist_from_an_npz(capsys, tmp_path):
     from steadygan.data.sources import load_dataset
     from steadygan.data.stacked import make_stacked_mnist
 
@@ -54,10 +58,17 @@ def test_eval_of_stacked_mnist_from_an_npz(tmp_path):
     result = json.loads((tmp_path / "s.json").read_text())
     # 3,000 even draws over 1000 modes: about 950 covered, KL about 0.17 from sampling alone
     assert result["n"] == 3000 and result["modes_covered"] > 900 and result["kl"] < 0.3
+    assert "rare digits" not in capsys.readouterr().out
     np.savez(tmp_path / "one.npz", np.repeat(stacks[:1], 500, axis=0))  # a collapse to one stack
     assert main(["eval", "--npz", str(tmp_path / "one.npz"), "--out", str(tmp_path / "o.json")]) == 0
     result = json.loads((tmp_path / "o.json").read_text())
     assert result["modes_covered"] == 1 and abs(result["kl"] - np.log(1000)) < 1e-9
+    # one stack repeated: its three digits (or fewer) are all that is drawn, the others rare
+    drawn = {d for d, share in enumerate(result["digit_shares"]) if share > 0}
+    assert 1 <= len(drawn) <= 3 and sum(result["digit_shares"]) == pytest.approx(1, abs=1e-3)
+    rare = re.search(r"^rare digits +(.*); 10 % each if even$", capsys.readouterr().out, re.M)
+    assert rare and {int(d) for d in re.findall(r"(\d) \(0\.0 %\)", rare.group(1))} == \
+        set(range(10)) - drawn
 
 
 def _one_line(capsys, argv, fragment):
@@ -79,7 +90,7 @@ def test_eval_bad_input(capsys, tmp_path, digits_run):
     np.savez(tmp_path / "rgb.npz", np.zeros((100, 3, 32, 32), np.uint8))
     _one_line(capsys, ["eval", "--npz", str(tmp_path / "rgb.npz")], "(N, 3, 28, 28)")
     _one_line(capsys, ["eval", str(tmp_path / "norun")], "run directory not found")
-    _one_line(capsys, ["eval", str(digits_run), "--checkpoint", "best"], "checkpoint not found")
+    _one_line(capsys, ["eval", str(digits_run), "--checkpoint", "best"], "best.pt: not found; a live evaluation writes it")
     _one_line(capsys, ["eval", str(digits_run), "--samples", "1"], "--samples: must be >= 2")
 
 

@@ -9,7 +9,7 @@ ask for a subset and new metrics slot in without touching evaluate_images.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from steadygan.metrics.prdc import prdc
 from steadygan.metrics.reference import Embedding, mnist_reference
 
 NAMES = ("generated images", "reference images")  # how messages name the two sets
-Metric = Callable[[Embedding, Embedding, str], dict[str, float]]  # generated, reference, device
+Metric = Callable[[Embedding, Embedding, str], dict[str, Any]]  # generated, reference, device
 
 
 def _fid(gen: Embedding, ref: Embedding, device: str) -> dict[str, float]:
@@ -38,12 +38,13 @@ def _prdc(gen: Embedding, ref: Embedding, device: str) -> dict[str, float]:
     return prdc(ref.features, gen.features, names=NAMES[::-1], device=device)._asdict()
 
 
-def _classes(gen: Embedding, ref: Embedding, device: str) -> dict[str, float]:
+def _classes(gen: Embedding, ref: Embedding, device: str) -> dict[str, Any]:
     c = class_metrics(gen.proba)
     return {
         "classes_covered": c.classes_covered,
         "class_kl": c.class_kl,
         "mean_confidence": c.mean_confidence,
+        "class_shares": [round(float(share), 4) for share in c.histogram],
     }
 
 
@@ -58,11 +59,12 @@ def evaluate_images(
     metrics: Iterable[str] = tuple(METRICS),
     weights_path: str | Path = WEIGHTS_PATH,
     device: str = "cpu",
-) -> dict[str, float | int]:
+) -> dict[str, Any]:
     """All domain metrics of uint8 images (N, 28, 28) or (N, 1, 28, 28).
 
     Returns fid, kid_mean, kid_std, precision, recall, density, coverage,
-    classes_covered, class_kl, mean_confidence and n (the number of images).
+    classes_covered, class_kl, mean_confidence, class_shares (the share of the
+    samples read as each digit) and n (the number of images).
     reference defaults to the cached MNIST test-set features (data_dir is read
     only to build that cache) and must come from the classifier at
     weights_path; n_ref < 10000 uses a seeded random subset of it.
@@ -86,7 +88,7 @@ def evaluate_images(
     feats, proba = embed(load_classifier(device, weights_path), images)
     generated = Embedding(feats, proba, reference.weights_sha256)
 
-    out: dict[str, float | int] = {}
+    out: dict[str, Any] = {}
     for name in names:
         out.update(METRICS[name](generated, reference, device))
     out["n"] = len(images)

@@ -7,6 +7,7 @@ classifier weights, so the bundled offline run can pick its best checkpoint by F
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,9 +48,10 @@ class LiveFid:
         self.classifier = load_classifier(device)
         self.mu, self.cov = load_reference_stats()
 
-    def __call__(self, images: np.ndarray) -> dict[str, float]:
+    def __call__(self, images: np.ndarray) -> dict[str, Any]:
         features, proba = embed(self.classifier, images)
         mu, cov = gaussian_fit(features, "generated images")
         classes = class_metrics(proba)
         return {"fid_live": frechet_distance(mu, cov, self.mu, self.cov),
-                "classes_live": classes.classes_covered, "class_kl_live": classes.class_kl}
+                "classes_live": classes.classes_covered, "class_kl_live": classes.class_kl,
+                "digit_shares_live": [round(float(share), 4) for share in classes.histogram]}

@@ -99,8 +99,8 @@ def _stacked_live_eval(device: torch.device) -> LiveEval:
 
     def evaluate(images: np.ndarray) -> tuple[dict[str, Any], float]:
         modes = stacked_modes(images, classifier, str(device))
-        return {"modes_live": modes["modes_covered"], "kl_live": modes["kl"]}, \
-            -float(modes["modes_covered"])
+        return {"modes_live": modes["modes_covered"], "kl_live": modes["kl"],
+                "digit_shares_live": modes["digit_shares"]}, -float(modes["modes_covered"])
     return evaluate
 
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from steadygan.metrics.classes import class_histogram, class_metrics, kl_to_uniform
+from steadygan.metrics.classes import (class_histogram, class_metrics, kl_to_uniform,
+                                       rare_classes, rare_text)
 from steadygan.metrics.inputs import MetricInputError
 
 
@@ -63,3 +64,12 @@ def test_bad_probabilities_are_refused(proba, fragment):
     with pytest.raises(MetricInputError, match=None) as info:
         class_metrics(proba)
     assert fragment in str(info.value)
+
+
+def test_rare_classes_are_those_under_half_an_even_share_rarest_first():
+    shares = [0.073, 0.015, 0.067, 0.224, 0.09, 0.129, 0.046, 0.113, 0.112, 0.131]  # a real run
+    assert rare_classes(shares) == [1, 6]
+    assert rare_text(shares) == "1 (1.5 %), 6 (4.6 %)"
+    assert rare_classes([0.05] + [0.95 / 9] * 9) == []  # exactly half an even share is not rare
+    assert rare_classes([0.1] * 10) == [] and rare_text([0.1] * 10) is None
+    assert rare_classes([1.0] + [0.0] * 9) == list(range(1, 10))  # a collapse: all the others

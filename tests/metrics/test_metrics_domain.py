@@ -13,7 +13,7 @@ from steadygan.metrics.reference import Embedding
 N = 2000
 KEYS = {
     "fid", "kid_mean", "kid_std", "precision", "recall", "density", "coverage",
-    "classes_covered", "class_kl", "mean_confidence", "n",
+    "classes_covered", "class_kl", "mean_confidence", "class_shares", "n",
 }
 
 
@@ -38,6 +38,9 @@ def test_real_training_images_score_like_the_test_set(reference, mnist_dir):
     assert r["fid"] < 3.0
     assert abs(r["kid_mean"]) < 0.05  # about 0.016 +- 0.01 here; a single digit scores 3.6
     assert r["classes_covered"] == 10 and r["class_kl"] < 0.01
+    # MNIST's training digits: 9.0 % (5) to 11.2 % (1) of them each
+    assert len(r["class_shares"]) == 10 and sum(r["class_shares"]) == pytest.approx(1, abs=1e-3)
+    assert all(0.08 < share < 0.125 for share in r["class_shares"])
     assert r["precision"] > 0.8 and r["recall"] > 0.8
     assert r["coverage"] > 0.9 and r["mean_confidence"] > 0.97
 
@@ -52,7 +55,7 @@ def test_uniform_noise_scores_badly(reference):
 def test_metrics_can_be_chosen_by_name(reference, mnist_dir):
     images, _ = load_mnist(mnist_dir, "train")
     r = evaluate_images(images[:300], reference=reference, n_ref=N, metrics=["classes"])
-    assert set(r) == {"classes_covered", "class_kl", "mean_confidence", "n"}
+    assert set(r) == {"classes_covered", "class_kl", "mean_confidence", "class_shares", "n"}
     assert set(METRICS) == {"fid", "kid", "prdc", "classes"}
     with pytest.raises(MetricInputError, match=r"unknown metric\(s\) \['is'\]"):
         evaluate_images(images[:10], reference=reference, metrics=["is"])

@@ -29,7 +29,9 @@ def test_channel_order_modes_and_kl(classifier):
     x = np.stack([np.stack([one, two, three])] * 30 + [np.stack([three, two, one])] * 30)
     # classifier=None loads the shipped one: the default path callers use.
     assert stacked_mode_labels(x).tolist() == [123] * 30 + [321] * 30
-    assert stacked_modes(x) == {"modes_covered": 2, "kl": pytest.approx(math.log(500)), "n": 60}
+    # digits 1, 2 and 3 once in each stack: a third each, the other seven never drawn
+    assert stacked_modes(x) == {"modes_covered": 2, "kl": pytest.approx(math.log(500)),
+                                "digit_shares": [0, 0.3333, 0.3333, 0.3333] + [0] * 6, "n": 60}
     assert stacked_modes(x[:30])["kl"] == pytest.approx(math.log(1000))  # total collapse
 
 
@@ -43,10 +45,13 @@ def test_modes_of_stacked_digits_match_their_labels(classifier):
 def test_summary_counts_any_visited_mode_and_votes_every_sample():
     modes = np.array([5] * 97 + [6, 7, 999])  # one sample is enough to cover a mode
     histogram = np.bincount(modes, minlength=1000) / 100
-    assert modes_summary(modes) == {
-        "modes_covered": 4, "kl": pytest.approx(kl_to_uniform(histogram)), "n": 100,
-    }
-    assert modes_summary(np.arange(1000)) == {"modes_covered": 1000, "kl": 0.0, "n": 1000}
+    summary = modes_summary(modes)
+    assert summary == {"modes_covered": 4, "kl": pytest.approx(kl_to_uniform(histogram)),
+                       "digit_shares": summary["digit_shares"], "n": 100}
+    # mode 5 = digits 0, 0, 5 (97 times), 6 = 0, 0, 6, 7 = 0, 0, 7, 999 = 9, 9, 9: of 300 digits
+    assert summary["digit_shares"] == [round(s / 300, 4) for s in (198, 0, 0, 0, 0, 97, 1, 1, 0, 3)]
+    assert modes_summary(np.arange(1000)) == {"modes_covered": 1000, "kl": 0.0,
+                                              "digit_shares": [0.1] * 10, "n": 1000}
 
 
 @pytest.mark.parametrize(

@@ -69,8 +69,13 @@ def test_headline_numbers(run, capsys):
     last = [r for r in records if r.get("kind", "train") == "train"][-1]
     evals = [r for r in records if r.get("kind") == "eval"]
     fids = [r["fid_live"] for r in evals]
-    (run / "eval.json").write_text(json.dumps({"fid": 123.456, "classes_covered": 3}))
+    shares = [0.3, 0.3, 0.3, 0.02, 0.08] + [0.0] * 5
+    (run / "eval.json").write_text(json.dumps({"fid": 123.456, "classes_covered": 3,
+                                               "class_shares": shares}))
     text = _report(run, capsys)
+    assert "<td>digit shares (%)</td><td>0:30.0 1:30.0 2:30.0 3:2.0 4:8.0 5:0.0" in text
+    assert "<td>rare digits</td><td>5 (0.0 %), 6 (0.0 %), 7 (0.0 %), 8 (0.0 %), 9 (0.0 %), " \
+           "3 (2.0 %); 10 % each if even</td>" in text
     d_acc = 0.5 * (last["d_acc_real"] + last["d_acc_fake"])
     assert f'<div class="v">{d_acc:.3g}</div>' in text
     assert f'<div class="v">{last["g_acc"]:.3g}</div>' in text
