@@ -296,8 +296,7 @@ def _check_data_dir_is_read(cfg: TrainConfig) -> None:
 def outcome_lines(result: RunResult) -> list[str]:
     """What a finished run came to: its live metric and best.pt, its health and what to run
     next, so that nobody has to open metrics.jsonl to learn whether it worked."""
-    from steadygan.health.detectors import still_improving
-    from steadygan.metrics.classes import rare_text
+    from steadygan.health.detectors import rare_digits, still_improving
     from steadygan.report.summary import live_kind, live_text
 
     lines = []
@@ -305,12 +304,11 @@ def outcome_lines(result: RunResult) -> list[str]:
         record, kind = result.last_eval, live_kind([result.last_eval])
         text = (f"FID {record['fid_live']:.1f} (step {record['step']})" if kind == "fid"
                 else live_text(record, kind))
-        shares = record.get("digit_shares_live")  # digits and Stacked MNIST
-        rare = rare_text(shares) if shares else None
         lines.append(f"live evaluation at the end: {text}; "
                      f"checkpoints/best.pt is from step {record['best_step']}")
-        if rare:  # where a missing class or a high KL comes from
-            lines.append(f"digits drawn rarely (10 % each if even): {rare}")
+        rare = rare_digits([record])
+        if rare:
+            lines.append(rare)
     if result.timeline is not None:
         verdict = result.timeline.verdict()
         found = [f"{d.kind} (steps {d.step_start}-{d.step_end})" for d in

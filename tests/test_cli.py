@@ -118,12 +118,14 @@ def test_train_ends_with_what_the_run_came_to(capsys, tmp_path):
     assert len(shares) == 10 and sum(shares) == pytest.approx(1, abs=1e-3)
     rare = sorted(range(10), key=lambda d: shares[d])[:sum(s < 0.05 for s in shares)]
     assert rare, shares
-    assert ("digits drawn rarely (10 % each if even): "
-            + ", ".join(f"{d} ({100 * shares[d]:.1f} %)" for d in rare)) in out
+    rare_line = ("digits drawn rarely (10 % each if even): "
+                 + ", ".join(f"{d} ({100 * shares[d]:.1f} %)" for d in rare))
+    assert rare_line in out
     health = re.search(r"^health: (\w+)(.*)$", out, re.M)
     assert health, out
-    main(["diagnose", str(run)])  # the same verdict, replayed from the run directory
-    assert f"verdict: {health.group(1)}" in capsys.readouterr().out
+    main(["diagnose", str(run)])  # the same verdict and rare digits, replayed from the run directory
+    replayed = capsys.readouterr().out
+    assert f"verdict: {health.group(1)}" in replayed and f"  {rare_line}\n" in replayed
     if health.group(1) != "healthy":
         assert f"steadygan diagnose {run}" in health.group(2)
 

@@ -14,6 +14,7 @@ from typing import Any, Callable, Collection, Sequence
 import numpy as np
 
 from steadygan.health.diagnosis import Diagnosis
+from steadygan.metrics.classes import rare_text
 from steadygan.health.remedies import remedies_for
 
 WINDOW = 4  # records per window: 200 steps at the default run.log_every = 50
@@ -222,6 +223,18 @@ def still_improving(records: Sequence[Record]) -> str | None:
                  f"{first.get('hq_live', 0):.2f} -> {end.get('hq_live', 0):.2f}"
     return (f"still improving at the end: {change} over steps {first['step']}-{end['step']}; "
             "more steps should help (steadygan train --resume RUN --steps N continues it)")
+
+
+def rare_digits(records: Sequence[Record]) -> str | None:
+    """At a run's end: the digits its last live evaluation saw drawn at under half an even share
+    (digits and Stacked MNIST), or None. Where a missing class or a high KL comes from."""
+    evals = [r for r in records if r.get("kind") == "eval"]
+    shares = evals[-1].get("digit_shares_live") if evals else None
+    if not (isinstance(shares, list) and shares
+            and all(isinstance(v, (int, float)) for v in shares)):  # absent, or damaged
+        return None
+    rare = rare_text(shares)
+    return f"digits drawn rarely (10 % each if even): {rare}" if rare else None
 
 
 def _improving(evals: Sequence[Record], tolerance: float = 0.02) -> bool:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from steadygan.atomic import atomic_write_text
 from steadygan.config import ConfigError
-from steadygan.health.detectors import WINDOW, still_improving
+from steadygan.health.detectors import WINDOW, rare_digits, still_improving
 from steadygan.health.timeline import WARMUP_STEPS, Timeline
 from steadygan.train.rundir import RunDir
 
@@ -43,8 +43,8 @@ def format_timeline(timeline: Timeline, run_dir: str | Path) -> str:
             lines.append("      evidence: " + ", ".join(f"{k}={v:.4g}" for k, v in d.evidence.items()))
         for remedy in d.remedies[:3]:
             lines.append(f"      try: {remedy}")
-    ending = still_improving(timeline.view)
-    if ending is not None:
-        lines.append(f"  {ending}")
+    for ending in (rare_digits(timeline.view), still_improving(timeline.view)):
+        if ending is not None:
+            lines.append(f"  {ending}")
     lines.append(f"verdict: {timeline.verdict()}")
     return "\n".join(lines)

@@ -66,6 +66,11 @@ def kl_to_uniform(histogram: np.ndarray) -> float:
     return float((nz * np.log(nz * len(h))).sum())
 
 
+def share_list(histogram: np.ndarray) -> list[float]:
+    """A histogram as the JSON list that eval.json and metrics.jsonl keep (4 decimals)."""
+    return [round(float(share), 4) for share in histogram]
+
+
 def rare_classes(histogram: np.ndarray | list[float]) -> list[int]:
     """Classes drawn at less than RARE_FRACTION of an even share, rarest first."""
     h = np.asarray(histogram, np.float64)

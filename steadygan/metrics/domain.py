@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from steadygan.metrics.classes import class_metrics
+from steadygan.metrics.classes import class_metrics, share_list
 from steadygan.metrics.classifier import WEIGHTS_PATH, embed, load_classifier, weights_hash
 from steadygan.metrics.fid import fid, kid
 from steadygan.metrics.inputs import MetricInputError, validate_images
@@ -44,7 +44,7 @@ def _classes(gen: Embedding, ref: Embedding, device: str) -> dict[str, Any]:
         "classes_covered": c.classes_covered,
         "class_kl": c.class_kl,
         "mean_confidence": c.mean_confidence,
-        "class_shares": [round(float(share), 4) for share in c.histogram],
+        "class_shares": share_list(c.histogram),
     }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from steadygan.atomic import atomic_writer
-from steadygan.metrics.classes import class_metrics
+from steadygan.metrics.classes import class_metrics, share_list
 from steadygan.metrics.classifier import WEIGHTS_PATH, embed, load_classifier, weights_hash
 from steadygan.metrics.fid import frechet_distance, gaussian_fit
 from steadygan.metrics.inputs import MetricInputError
@@ -54,4 +54,4 @@ class LiveFid:
         classes = class_metrics(proba)
         return {"fid_live": frechet_distance(mu, cov, self.mu, self.cov),
                 "classes_live": classes.classes_covered, "class_kl_live": classes.class_kl,
-                "digit_shares_live": [round(float(share), 4) for share in classes.histogram]}
+                "digit_shares_live": share_list(classes.histogram)}

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from steadygan.data.stacked import NUM_MODES
-from steadygan.metrics.classes import kl_to_uniform
+from steadygan.metrics.classes import kl_to_uniform, share_list
 from steadygan.metrics.classifier import embed, load_classifier
 from steadygan.metrics.inputs import IMAGE_SIZE, MetricInputError, require_some, require_uint8
 
@@ -75,8 +75,7 @@ def modes_summary(modes: np.ndarray) -> dict[str, Any]:
     return {
         "modes_covered": int((histogram > 0).sum()),
         "kl": kl_to_uniform(histogram),
-        "digit_shares": [round(float(share), 4)
-                         for share in np.bincount(digits, minlength=10) / len(digits)],
+        "digit_shares": share_list(np.bincount(digits, minlength=10) / len(digits)),
         "n": len(modes),
     }
 
