@@ -9,7 +9,7 @@ import numpy as np
 
 from steadygan.atomic import atomic_write_text
 from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig
-from steadygan.metrics.classes import share_rows
+from steadygan.metrics.classes import share_rows, shares_in
 from steadygan.metrics.domain import evaluate_images
 from steadygan.metrics.stacked import STACKED_EVAL_SIZE, stacked_modes
 from steadygan.metrics.toy2d import mixture_metrics
@@ -135,5 +135,5 @@ def format_table(result: dict[str, Any]) -> str:
 def _digit_rows(result: dict[str, Any]) -> list[str]:
     """Which digits the generator draws, and those it draws at under half their share: a
     digit left behind is where a high class KL comes from."""
-    shares = result.get("class_shares", result.get("digit_shares"))
+    shares = shares_in(result)
     return [f"{label:<22}{text}" for label, text in share_rows(shares)] if shares else []

@@ -14,7 +14,7 @@ from typing import Any, Callable, Collection, Sequence
 import numpy as np
 
 from steadygan.health.diagnosis import Diagnosis
-from steadygan.metrics.classes import rare_text
+from steadygan.metrics.classes import rare_text, shares_in
 from steadygan.health.remedies import remedies_for
 
 WINDOW = 4  # records per window: 200 steps at the default run.log_every = 50
@@ -229,11 +229,8 @@ def rare_digits(records: Sequence[Record]) -> str | None:
     """At a run's end: the digits its last live evaluation saw drawn at under half an even share
     (digits and Stacked MNIST), or None. Where a missing class or a high KL comes from."""
     evals = [r for r in records if r.get("kind") == "eval"]
-    shares = evals[-1].get("digit_shares_live") if evals else None
-    if not (isinstance(shares, list) and shares
-            and all(isinstance(v, (int, float)) for v in shares)):  # absent, or damaged
-        return None
-    rare = rare_text(shares)
+    shares = shares_in(evals[-1], ("digit_shares_live",)) if evals else None
+    rare = rare_text(shares) if shares else None
     return f"digits drawn rarely (10 % each if even): {rare}" if rare else None
 
 

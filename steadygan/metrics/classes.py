@@ -71,6 +71,17 @@ def share_list(histogram: np.ndarray) -> list[float]:
     return [round(float(share), 4) for share in histogram]
 
 
+def shares_in(record: dict, keys: tuple[str, ...] = ("class_shares", "digit_shares")
+              ) -> list[float] | None:
+    """The digit shares an eval.json or metrics.jsonl record holds (digits: class_shares,
+    Stacked MNIST: digit_shares, live: digit_shares_live), or None when absent or damaged."""
+    shares = next((record[k] for k in keys if k in record), None)
+    if isinstance(shares, list) and shares and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in shares):
+        return shares
+    return None
+
+
 def rare_classes(histogram: np.ndarray | list[float]) -> list[int]:
     """Classes drawn at less than RARE_FRACTION of an even share, rarest first."""
     h = np.asarray(histogram, np.float64)

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from steadygan.health.detectors import still_improving
-from steadygan.metrics.classes import share_rows
+from steadygan.metrics.classes import share_rows, shares_in
 from steadygan.report.diagnoses import diagnoses_html
 from steadygan.report.markup import esc, img, page, section, table
 from steadygan.report.plots import Plot, all_plots
@@ -151,8 +151,8 @@ def _evaluation(run: RunData) -> str:
         ev = run.eval_json
         rows = [(k, fmt(v)) for k, v in ev.items()
                 if isinstance(v, (int, float, str, bool)) or v is None]
-        shares = ev.get("class_shares", ev.get("digit_shares"))
-        if isinstance(shares, list) and shares and all(isinstance(v, (int, float)) for v in shares):
+        shares = shares_in(ev)
+        if shares:
             rows += share_rows(shares)
         body = table(("metric", "value"), rows)
     return section("Evaluation (eval.json)", body, "evaluation")

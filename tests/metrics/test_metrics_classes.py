@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from steadygan.metrics.classes import (class_histogram, class_metrics, kl_to_uniform,
-                                       rare_classes, rare_text)
+                                       rare_classes, rare_text, shares_in)
 from steadygan.metrics.inputs import MetricInputError
 
 
@@ -73,3 +73,12 @@ def test_rare_classes_are_those_under_half_an_even_share_rarest_first():
     assert rare_classes([0.05] + [0.95 / 9] * 9) == []  # exactly half an even share is not rare
     assert rare_classes([0.1] * 10) == [] and rare_text([0.1] * 10) is None
     assert rare_classes([1.0] + [0.0] * 9) == list(range(1, 10))  # a collapse: all the others
+
+
+def test_shares_are_read_from_records_and_damaged_ones_ignored():
+    assert shares_in({"class_shares": [0.5, 0.5]}) == [0.5, 0.5]
+    assert shares_in({"digit_shares": [0.1] * 10, "n": 3}) == [0.1] * 10  # Stacked MNIST's
+    assert shares_in({"digit_shares_live": [1.0]}, ("digit_shares_live",)) == [1.0]
+    for damaged in ({}, {"class_shares": []}, {"class_shares": "0.1"},
+                    {"class_shares": [0.1, None]}, {"class_shares": [True, False]}):
+        assert shares_in(damaged) is None
