@@ -6,6 +6,7 @@ refused with one line naming the setting before any work starts.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import sys
 from dataclasses import dataclass, field, fields
@@ -218,7 +219,10 @@ class TrainConfig:
                 raise ConfigError(f"{source} {text}: expected section.key=value")
             dotted, raw = text.split("=", 1)
             if dotted.count(".") != 1:
-                raise ConfigError(f"{source} {text}: expected section.key=value")
+                owners = [f"{f.name}.{dotted}" for f in fields(cfg)
+                          if dotted in {k.name for k in fields(getattr(cfg, f.name))}]
+                hint = f" (did you mean {owners[0]}={raw}?)" if owners else ""
+                raise ConfigError(f"{source} {text}: expected section.key=value{hint}")
             section_name, key = dotted.strip().split(".")
             section = _section(cfg, section_name, source)
             _assign(section, section_name, key, _parse_text(raw.strip()), source)
@@ -306,8 +310,9 @@ def _toml_value(value: Any) -> str:
 
 def _section(cfg: TrainConfig, name: str, source: str) -> Any:
     if name not in {f.name for f in fields(cfg)}:
-        known = ", ".join(f.name for f in fields(cfg))
-        raise ConfigError(f"{source}: unknown section '{name}' (known: {known})")
+        names = [f.name for f in fields(cfg)]
+        raise ConfigError(f"{source}: unknown section '{name}'{_did_you_mean(name, names)} "
+                          f"(known: {', '.join(names)})")
     return getattr(cfg, name)
 
 
@@ -315,7 +320,8 @@ def _assign(section: Any, section_name: str, key: str, value: Any, source: str) 
     types = {f.name: f.type for f in fields(section)}
     where = f"{section_name}.{key}"
     if key not in types:
-        raise ConfigError(f"{source}: unknown setting '{where}' (known: {', '.join(types)})")
+        raise ConfigError(f"{source}: unknown setting '{where}'{_did_you_mean(key, types, f'{section_name}.')} "
+                          f"(known: {', '.join(types)})")
     expected = types[key]
     if expected == "bool":
         if not isinstance(value, bool):
@@ -354,8 +360,15 @@ def _require(condition: bool, setting: str, message: str) -> None:
         raise ConfigError(f"{setting}: {message}")
 
 
+def _did_you_mean(word: str, options: Iterable[str], prefix: str = "") -> str:
+    """"; did you mean 'train.lr_d'?" for a near miss (a typo, a swapped letter), else ""."""
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"; did you mean '{prefix}{close[0]}'?" if close else ""
+
+
 def _one_of(value: str, options: tuple[str, ...], setting: str) -> None:
-    _require(value in options, setting, f"must be one of {', '.join(options)}, got '{value}'")
+    _require(value in options, setting,
+             f"must be one of {', '.join(options)}, got '{value}'{_did_you_mean(value, options)}")
 
 
 def _check_data(cfg: TrainConfig) -> None:

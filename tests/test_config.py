@@ -30,19 +30,24 @@ def test_overrides_are_typed():
     ("train.lr_d=-1e-4", "train.lr_d"),
     ("labels.flip=0.6", "labels.flip"),
     ("data.image_size=48", "data.image_size"),
-    ("train.lrd=1e-4", "unknown setting 'train.lrd'"),
-    ("nosection.x=1", "unknown section 'nosection'"),
+    ("train.lrd=1e-4", "unknown setting 'train.lrd'; did you mean 'train.lr_d'?"),
+    ("nosection.x=1", "unknown section 'nosection' (known: data,"),  # nothing close
+    ("trian.lr_d=1e-4", "unknown section 'trian'; did you mean 'train'?"),
+    ("train.xyz=1", "unknown setting 'train.xyz' (known: batch_size,"),
     ("train.batch_size=abc", "train.batch_size must be an integer"),
     ("train.ema=3", "train.ema must be true or false"),
     ("train.loss=wgan", "train.loss"),
     ("model.d_norm=layer", "model.d_norm"),
+    ("model.d_head=patchgan", "got 'patchgan'; did you mean 'patch'?"),
+    ("data.name=ring", "got 'ring'; did you mean 'ring8'?"),
     ("data.channels=2", "data.channels"),
     ("train.beta1=1.0", "train.beta1"),
     ("train.lr_g=nan", "train.lr_g"),
     ("run.log_every=0", "run.log_every"),
     ("train.lr_warmup_steps=-1", "train.lr_warmup_steps"),
     ("data.name=folder", "data.dir"),
-    ("lr_d=1", "expected section.key=value"),
+    ("lr_d=1", "expected section.key=value (did you mean train.lr_d=1?)"),
+    ("nothing=1", "expected section.key=value"),
 ])
 def test_invalid_values_are_refused_with_the_setting_named(assignment, fragment):
     with pytest.raises(ConfigError, match=None) as info:
