@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--npz", metavar="FILE", help="write uint8 array 'images' (N,C,H,W), or "
                                                   "float array 'points' (N,2) for 2-D mixtures")
     sa.add_argument("--checkpoint", metavar="PT",
-                    help="last (default), best (lowest live FID) or a checkpoint file")
+                    help="last (default), best (of the live evaluations), a step kept by "
+                         "run.keep_checkpoints (500) or a checkpoint file")
     sa.add_argument("--ema", action=argparse.BooleanOptionalAction, default=True,
                     help="use the EMA of G's weights when the run kept one (default), or G's raw "
                          "weights with --no-ema")
@@ -88,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--samples", type=int,
                     help="images to generate (default 10000; 26000 for Stacked MNIST)")
     ev.add_argument("--checkpoint", metavar="PT",
-                    help="last (default), best (lowest live FID) or a checkpoint file")
+                    help="last (default), best (of the live evaluations), a step kept by "
+                         "run.keep_checkpoints (500) or a checkpoint file")
     ev.add_argument("--ema", action=argparse.BooleanOptionalAction, default=True,
                     help="use the EMA of G's weights when the run kept one (default), or G's raw "
                          "weights with --no-ema")

@@ -89,6 +89,20 @@ def test_best_of_a_run_without_live_evaluation_says_why(capsys, trained_run):
     assert "--checkpoint last" in err
 
 
+def test_a_kept_checkpoint_is_named_by_its_step_or_file_name(capsys, tmp_path):
+    run = tmp_path / "kept"
+    assert main(_tiny_args(run, steps=12) + ["--set", "run.keep_checkpoints=true"]) == 0
+    capsys.readouterr()
+    for name in ("6", "step_000012", "step_000006.pt"):  # checkpoint_every=6 in TINY_SETTINGS
+        assert main(["sample", str(run), "--npz", str(tmp_path / f"{name}.npz"), "--n", "2",
+                     "--checkpoint", name]) == 0
+    assert not np.array_equal(np.load(tmp_path / "6.npz")["images"],
+                              np.load(tmp_path / "step_000012.npz")["images"])
+    err = _one_line_error(capsys, ["sample", str(run), "--out", "x.png", "--checkpoint", "7"],
+                          "--checkpoint 7: no checkpoint of step 7")
+    assert "(kept steps: 6, 12)" in err
+
+
 def test_resume_with_a_changed_model_is_refused(capsys, trained_run):
     _one_line_error(capsys, ["train", "--resume", str(trained_run), "--set", "model.d_width=16"],
                     "different model")

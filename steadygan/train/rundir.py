@@ -46,7 +46,8 @@ class RunDir:
         return self.path / "checkpoints" / "best.pt"
 
     def resolve_checkpoint(self, checkpoint: str | Path | None) -> Path:
-        """`None` or "last" -> last.pt, "best" -> best.pt, anything else is a path."""
+        """`None` or "last" -> last.pt, "best" -> best.pt, a step number (run.keep_checkpoints)
+        -> step_NNNNNN.pt, anything else is a path (or a file's name in RUN/checkpoints)."""
         if checkpoint in (None, "last", "best") and not self.path.is_dir():
             raise ConfigError(f"{self.path}: run directory not found")
         if checkpoint in (None, "last"):
@@ -57,7 +58,20 @@ class RunDir:
                                   "it (run.eval_every > 0, on digits, Stacked MNIST or a mixture), "
                                   "and this run had none: use --checkpoint last")
             return self.best_checkpoint
-        return Path(checkpoint)
+        path = Path(checkpoint)
+        if not path.exists():  # a name or a step inside the run: --checkpoint step_000500 or 500
+            inside = self.path / "checkpoints"
+            named = [inside / path.name, inside / f"{path.name}.pt"]
+            if str(checkpoint).isdigit():
+                named.append(self.checkpoint_at(int(str(checkpoint))))
+            path = next((c for c in named if c.is_file()), path)
+            if not path.exists() and str(checkpoint).isdigit():
+                kept = ", ".join(str(step) for step in sorted(
+                    int(c.stem[5:]) for c in inside.glob("step_*.pt") if c.stem[5:].isdigit()))
+                raise ConfigError(f"--checkpoint {checkpoint}: no checkpoint of step {checkpoint} "
+                                  f"in {inside} (kept steps: "
+                                  f"{kept or 'none; run.keep_checkpoints=true keeps them'})")
+        return path
 
     def checkpoint_at(self, step: int) -> Path:
         return self.path / "checkpoints" / f"step_{step:06d}.pt"
