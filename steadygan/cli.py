@@ -377,6 +377,7 @@ def _eval(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     from steadygan.sweep.grid import expand, parse_grid, parse_random, sample_random
     from steadygan.sweep.heatmap import save_heatmap
+    from steadygan.sweep.ranking import best_trials_text
     from steadygan.sweep.trial import headline_metric
 
     base = resolve_config(args)
@@ -394,6 +395,7 @@ def _sweep(args: argparse.Namespace) -> int:
     results = _run_trials(args, base, trials)
     wins = sum(bool(r.get("success")) for r in results)
     heatmap = " and heatmap.png" if save_heatmap(results, axes, out / "heatmap.png") else ""
+    print(best_trials_text(results))
     print(f"{len(results)} trials, {wins} succeeded; wrote {out / 'results.csv'}{heatmap}")
     trained = [r for r in results if not r.get("diverged")]  # a diverged trial is not evaluated
     if trained and headline_metric(trained) is None:  # other images, or 28x28 non-digits

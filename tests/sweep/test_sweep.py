@@ -42,8 +42,15 @@ def _timed(out) -> bool:
 def test_a_two_by_two_sweep_end_to_end_and_its_resume(tmp_path, capsys):
     out = tmp_path / "sweep"
     assert main(["sweep", *GRID, "--seeds", "1", "--out", str(out), "--workers", "2", *TINY]) == 0
-    assert "4 trials" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "4 trials" in printed
     rows = _rows(out)
+    # the closing table: every trial (four, under five), the one with the most modes first
+    table = printed[printed.index("best 4 of 4 trials (by modes_covered):"):].splitlines()[1:6]
+    assert table[0].split() == ["trial", "modes_covered", "high_quality", "verdict", "success"]
+    shown = [line.split()[0] for line in table[1:]]
+    assert sorted(shown) == sorted(r["trial"] for r in rows)
+    assert int(table[1].split()[1]) == max(int(r["modes_covered"]) for r in rows)
     assert sorted((r["train.lr_d"], r["train.beta1"]) for r in rows) == [
         ("1e-3", "0.5"), ("1e-3", "0.9"), ("2e-3", "0.5"), ("2e-3", "0.9")]
     assert _timed(out)
