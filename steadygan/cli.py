@@ -292,7 +292,8 @@ def _check_data_dir_is_read(cfg: TrainConfig) -> None:
     if cfg.data.dir and cfg.data.name not in DIR_SOURCES:
         raise ConfigError(f"data.dir: {cfg.data.dir} is read only for data.name = "
                           f"{', '.join(DIR_SOURCES)}, and this run's is {cfg.data.name}; for the "
-                          "MNIST files there use --data mnist, for a folder of images --data folder")
+                          "MNIST files there use --data mnist, for a folder of images "
+                          "--data folder")
 
 
 def outcome_lines(result: RunResult) -> list[str]:

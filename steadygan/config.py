@@ -320,8 +320,8 @@ def _assign(section: Any, section_name: str, key: str, value: Any, source: str) 
     types = {f.name: f.type for f in fields(section)}
     where = f"{section_name}.{key}"
     if key not in types:
-        raise ConfigError(f"{source}: unknown setting '{where}'{_did_you_mean(key, types, f'{section_name}.')} "
-                          f"(known: {', '.join(types)})")
+        hint = _did_you_mean(key, types, prefix=f"{section_name}.")
+        raise ConfigError(f"{source}: unknown setting '{where}'{hint} (known: {', '.join(types)})")
     expected = types[key]
     if expected == "bool":
         if not isinstance(value, bool):

@@ -137,7 +137,7 @@ def test_train_ends_with_what_the_run_came_to(capsys, tmp_path):
     assert rare_line in out
     health = re.search(r"^health: (\w+)(.*)$", out, re.M)
     assert health, out
-    main(["diagnose", str(run)])  # the same verdict and rare digits, replayed from the run directory
+    main(["diagnose", str(run)])  # the same verdict and rare digits, replayed from the run
     replayed = capsys.readouterr().out
     assert f"verdict: {health.group(1)}" in replayed and f"  {rare_line}\n" in replayed
     if health.group(1) != "healthy":

@@ -90,7 +90,8 @@ def test_eval_bad_input(capsys, tmp_path, digits_run):
     np.savez(tmp_path / "rgb.npz", np.zeros((100, 3, 32, 32), np.uint8))
     _one_line(capsys, ["eval", "--npz", str(tmp_path / "rgb.npz")], "(N, 3, 28, 28)")
     _one_line(capsys, ["eval", str(tmp_path / "norun")], "run directory not found")
-    _one_line(capsys, ["eval", str(digits_run), "--checkpoint", "best"], "best.pt: not found; a live evaluation writes it")
+    _one_line(capsys, ["eval", str(digits_run), "--checkpoint", "best"],
+              "best.pt: not found; a live evaluation writes it")
     _one_line(capsys, ["eval", str(digits_run), "--samples", "1"], "--samples: must be >= 2")
 
 

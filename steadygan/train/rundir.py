@@ -48,7 +48,8 @@ class RunDir:
     def resolve_checkpoint(self, checkpoint: str | Path | None) -> Path:
         """`None` or "last" -> last.pt, "best" -> best.pt, a step number (run.keep_checkpoints)
         -> step_NNNNNN.pt, anything else is a path (or a file's name in RUN/checkpoints)."""
-        if checkpoint in (None, "last", "best") and not self.path.is_dir():
+        named = checkpoint in (None, "last", "best") or not Path(checkpoint).exists()
+        if named and not self.path.is_dir():
             raise ConfigError(f"{self.path}: run directory not found")
         if checkpoint in (None, "last"):
             return self.last_checkpoint
@@ -59,19 +60,24 @@ class RunDir:
                                   "and this run had none: use --checkpoint last")
             return self.best_checkpoint
         path = Path(checkpoint)
-        if not path.exists():  # a name or a step inside the run: --checkpoint step_000500 or 500
-            inside = self.path / "checkpoints"
-            named = [inside / path.name, inside / f"{path.name}.pt"]
-            if str(checkpoint).isdigit():
-                named.append(self.checkpoint_at(int(str(checkpoint))))
-            path = next((c for c in named if c.is_file()), path)
-            if not path.exists() and str(checkpoint).isdigit():
-                kept = ", ".join(str(step) for step in sorted(
-                    int(c.stem[5:]) for c in inside.glob("step_*.pt") if c.stem[5:].isdigit()))
-                raise ConfigError(f"--checkpoint {checkpoint}: no checkpoint of step {checkpoint} "
-                                  f"in {inside} (kept steps: "
-                                  f"{kept or 'none; run.keep_checkpoints=true keeps them'})")
-        return path
+        return path if path.exists() else self._named_inside(str(checkpoint))
+
+    def _named_inside(self, name: str) -> Path:
+        """A checkpoint named inside the run: step_000500, step_000500.pt, or 500 (a kept step)."""
+        inside = self.path / "checkpoints"
+        named = [inside / name, inside / f"{name}.pt"]
+        if name.isdigit():
+            named.append(self.checkpoint_at(int(name)))
+        found = next((c for c in named if c.is_file()), None)
+        if found is not None:
+            return found
+        if name.isdigit():
+            kept = ", ".join(str(step) for step in sorted(
+                int(c.stem[5:]) for c in inside.glob("step_*.pt") if c.stem[5:].isdigit()))
+            kept = kept or "none; run.keep_checkpoints=true keeps them"
+            raise ConfigError(f"--checkpoint {name}: no checkpoint of step {name} in {inside} "
+                              f"(kept steps: {kept})")
+        return Path(name)
 
     def checkpoint_at(self, step: int) -> Path:
         return self.path / "checkpoints" / f"step_{step:06d}.pt"

@@ -35,7 +35,8 @@ def test_images_without_a_metric_rank_by_success_and_verdict():
                {"trial": "b", "verdict": "recovered", "success": True},
                {"trial": "c", "verdict": "healthy", "success": True}]
     assert _names(results) == ["c", "b", "a"]
-    assert best_trials_text(results).splitlines()[0] == "best 3 of 3 trials (by success and verdict):"
+    heading = best_trials_text(results).splitlines()[0]
+    assert heading == "best 3 of 3 trials (by success and verdict):"
 
 
 def test_the_table_shows_the_best_five_with_their_headline_columns():
