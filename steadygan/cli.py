@@ -365,8 +365,9 @@ def _eval(args: argparse.Namespace) -> int:
                                         args.checkpoint, args.ema, args.device, args.seed)
         out = Path(args.out) if args.out else Path(args.run) / "eval.json"
     else:
-        result = evaluate_run(args.run, args.samples, args.checkpoint, args.ema,
-                              args.data_dir, args.device, args.seed)
+        result = evaluate_run(args.run, args.samples, args.checkpoint, args.ema, args.data_dir,
+                              args.device, args.seed,
+                              announce=lambda line: print(line, file=sys.stderr, flush=True))
         out = Path(args.out) if args.out else Path(args.run) / "eval.json"
     print(format_table(result))
     if out is not None:
