@@ -14,8 +14,8 @@ from typing import Any, Callable, Collection, Sequence
 import numpy as np
 
 from steadygan.health.diagnosis import Diagnosis
-from steadygan.metrics.classes import rare_text, shares_in
 from steadygan.health.remedies import remedies_for
+from steadygan.metrics.classes import rare_text, shares_in
 
 WINDOW = 4  # records per window: 200 steps at the default run.log_every = 50
 # a plateau: the live metric improved by no more than this over the last evaluations (the rule
@@ -26,6 +26,7 @@ Record = dict[str, Any]
 # 100 of the 1000 modes (KL ln 10), the level of the plain DCGAN in the PacGAN paper (99 modes,
 # KL 3.4). KL rather than a mode count: more samples lower its floor, not the collapse's value.
 STACKED_COLLAPSE_KL = math.log(10)
+
 
 def _train(records: Sequence[Record]) -> list[Record]:
     return [r for r in records if r.get("kind", "train") == "train"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from steadygan.config import ConfigError, TrainConfig
 from steadygan.sweep.grid import Trial
-from steadygan.sweep.trial import headline_metric
+from steadygan.sweep.trial import headline_metric, partner_metric
 
 # technique -> the one change against the baseline (the defaults, or the given config)
 ABLATIONS: dict[str, tuple[str, ...]] = {
@@ -35,8 +35,7 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     "r1_penalty": ("train.r1_gamma=1",),
     "pacgan_pack2": ("model.pack=2",),
 }
-# the other half of a success rule, beside the headline metric: (result key, column title)
-SECOND_COLUMNS = (("high_quality", "high quality"), ("kl", "KL to uniform"))
+PARTNER_TITLES = {"high_quality": "high quality", "kl": "KL to uniform"}  # trial.partner_metric
 
 
 def applies(name: str, base: TrainConfig) -> bool:
@@ -75,9 +74,8 @@ def ablation_table(results: list[dict[str, Any]]) -> str:
     metric = headline_metric(results)
     if metric is None:
         return _verdict_table(results)
-    second = next(((key, title) for key, title in SECOND_COLUMNS
-                   if any(key in r for r in results)), None)
-    header = f" median {second[1]} |" if second else ""
+    second = partner_metric(results)
+    header = f" median {PARTNER_TITLES[second]} |" if second else ""
     lines = [f"| variant | median {metric} | range over seeds | classes / modes |{header} "
              "success |",
              "|---|---|---|---|---|" + ("---|" if second else "")]
@@ -88,7 +86,7 @@ def ablation_table(results: list[dict[str, Any]]) -> str:
                    if "classes_covered" in r or "modes_covered" in r]
         column = ""
         if second:
-            seconds = [float(r[second[0]]) for r in rows if second[0] in r]
+            seconds = [float(r[second]) for r in rows if second in r]
             column = f" {statistics.median(seconds):.2f} |" if seconds else " |"
         wins = sum(bool(r.get("success")) for r in rows)
         lines.append(

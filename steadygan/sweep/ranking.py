@@ -9,28 +9,28 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from steadygan.sweep.trial import headline_metric
+from steadygan.report.rundata import number
+from steadygan.sweep.trial import headline_metric, partner_metric
 
 SHOWN = 5
 _VERDICTS = ("healthy", "recovered", "warnings", "failure")  # best first
 
 
 def _number(result: dict[str, Any], key: str, missing: float) -> float:
-    value = result.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        return missing
-    return float(value)
+    """The value, or `missing` when it is absent or not a number (it sorts last)."""
+    value = number(result, key)
+    return missing if math.isnan(value) else value
 
 
-def _second_metric(results: list[dict[str, Any]]) -> str | None:
-    """The column beside the headline: classes (digits), KL (Stacked MNIST), quality (mixtures)."""
-    return next((m for m in ("classes_covered", "kl", "high_quality")
-                 if any(m in r for r in results)), None)
+def _second_column(results: list[dict[str, Any]]) -> str | None:
+    """Beside the headline: the other half of the success rule, or the digits' classes."""
+    return partner_metric(results) or next(
+        ("classes_covered" for r in results if "classes_covered" in r), None)
 
 
 def ranked(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The trials, best first."""
-    metric, second = headline_metric(results), _second_metric(results)
+    metric, partner = headline_metric(results), partner_metric(results)
 
     def key(r: dict[str, Any]) -> tuple[float, ...]:
         verdict = r.get("verdict")
@@ -38,7 +38,7 @@ def ranked(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if metric == "fid":
             quality: tuple[float, ...] = (_number(r, "fid", math.inf),)
         elif metric == "modes_covered":  # more modes, then more quality or less KL
-            tie = (_number(r, "kl", math.inf) if second == "kl"
+            tie = (_number(r, "kl", math.inf) if partner == "kl"
                    else -_number(r, "high_quality", -math.inf))
             quality = (-_number(r, "modes_covered", -math.inf), tie)
         else:
@@ -52,7 +52,7 @@ def best_trials_text(results: list[dict[str, Any]], shown: int = SHOWN) -> str:
     """A small table of the best trials ("" when there are none), for the sweep's last lines."""
     if not results:
         return ""
-    metric, second = headline_metric(results), _second_metric(results)
+    metric, second = headline_metric(results), _second_column(results)
     columns = ["trial", *(c for c in (metric, second) if c), "verdict", "success"]
     rows = [[_cell(r.get(c)) for c in columns] for r in ranked(results)[:shown]]
     widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(columns)]

@@ -32,6 +32,12 @@ def headline_metric(results: list[dict[str, Any]]) -> str | None:
     return next((m for m in ("fid", "modes_covered") if any(m in r for r in results)), None)
 
 
+def partner_metric(results: list[dict[str, Any]]) -> str | None:
+    """The other half of a modes-counting success rule, beside the headline: the 2-D mixtures'
+    high_quality (higher is better), Stacked MNIST's kl (lower is better); None for digits."""
+    return next((m for m in ("high_quality", "kl") if any(m in r for r in results)), None)
+
+
 def run_trial(spec: dict[str, Any]) -> dict[str, Any] | None:
     """The trial's metrics, divergence, verdict and diagnoses; None when it was interrupted."""
     from steadygan.evaluate import evaluate_run, why_no_domain_metrics, write_json
