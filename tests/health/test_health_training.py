@@ -111,16 +111,19 @@ def test_divergence_gives_up_after_the_allowed_rollbacks(tmp_path, monkeypatch):
 def test_a_healthy_default_run_raises_no_false_alarm(tmp_path, seed):
     run = _run(tmp_path, f"healthy{seed}", f"train.seed={seed}", steps=300)
     assert [d for d in _diagnoses(run) if d["severity"] != "info"] == []
+    # the balance controller is on by default and leaves a healthy run almost alone: at most the
+    # two early speed-ups of a G still settling (seed 0: one, seeds 1 and 2: two), nothing slowed
+    actions = _records(run, "balance")
+    assert TrainConfig().balance.mode == "auto" and len(actions) <= 2
+    assert all(a["reason"].endswith("too slow") for a in actions)
 
 
-def test_the_controller_rescues_d_overpowering_and_leaves_a_healthy_run_alone(tmp_path):
+def test_the_controller_rescues_d_overpowering(tmp_path):
     rescued = _run(tmp_path, "rescued", "train.lr_d=2e-2", "train.lr_g=1e-6", "balance.mode=auto",
                    steps=700)
     last = _records(rescued, "train")[-1]
     assert last["g_acc"] > 0.05 and 0.5 * (last["d_acc_real"] + last["d_acc_fake"]) < 0.9
     assert diagnose_run(rescued).verdict() in ("recovered", "warnings", "healthy")
-    healthy = _run(tmp_path, "healthy_auto", "balance.mode=auto", steps=300)
-    assert len(_records(healthy, "balance")) <= 1
 
 
 def test_the_controller_turns_a_failing_ring_run_into_a_success(tmp_path):
