@@ -62,6 +62,18 @@ class DataSection:
     channels: int = 1
     n_points: int = 100_000  # training points drawn from a 2-D mixture
 
+    def instrument(self) -> str | None:
+        """Which domain metric measures what this data trains: "mixture" (the modes of a 2-D
+        mixture), "stacked" (the 1000 modes of 28x28 Stacked MNIST), "digits" (domain FID and
+        classes of 28x28 grayscale images; a folder's must also pass the digits check) or None
+        (other images: no instrument without a download)."""
+        if self.name in MIXTURE_SOURCES:
+            return "mixture"
+        shape = (self.image_size, self.channels)
+        if self.name == "stacked-mnist":
+            return "stacked" if shape == (28, 3) else None
+        return "digits" if shape == (28, 1) else None
+
 
 @dataclass
 class ModelSection:

@@ -30,9 +30,7 @@ _ROWS = (("inception_fid", "Inception FID", "{:.3f}"), ("modes_covered", "modes 
 def has_domain_metrics(cfg: TrainConfig) -> bool:
     """Whether `evaluate_run` can measure what this configuration trains: 2-D mixtures, Stacked
     MNIST and 28x28 grayscale digits (other images have no instrument without a download)."""
-    shape = (cfg.data.image_size, cfg.data.channels)
-    return (cfg.data.name in MIXTURE_SOURCES or shape == (28, 1)
-            or (cfg.data.name == "stacked-mnist" and shape == (28, 3)))
+    return cfg.data.instrument() is not None
 
 
 def why_no_domain_metrics(run_dir: str | Path, cfg: TrainConfig) -> str | None:
@@ -78,9 +76,9 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, checkpoint: str | Pa
         weights = "EMA of G" if generator.uses_ema else "G"
         announce(f"evaluating {n:,} samples of {generator.path} (step {generator.step}, "
                  f"{weights}) on {generator.device}")
-    if data.name in MIXTURE_SOURCES:
+    if data.instrument() == "mixture":
         result = dict(mixture_metrics(generator.sample(n, seed), data.name))
-    elif data.name == "stacked-mnist":
+    elif data.instrument() == "stacked":
         result = dict(stacked_modes(generator.sample(n, seed), device=str(generator.device)))
     else:
         # the classifier runs where G does: on a GPU its pass over 10,000 digits is a fraction of

@@ -80,3 +80,14 @@ def test_total_steps_from_epochs():
     assert cfg.total_steps(1000) == 20
     assert cfg.with_overrides(["train.n_critic=2"]).total_steps(1000) == 10
     assert cfg.with_overrides(["train.steps=5"]).total_steps(1000) == 5
+
+
+@pytest.mark.parametrize("settings, instrument", [
+    ([], "digits"), (["data.name=mnist"], "digits"), (["data.name=folder", "data.dir=x"], "digits"),
+    (["data.image_size=32"], None), (["data.channels=3"], None),
+    (["data.name=folder", "data.dir=x", "data.image_size=64", "data.channels=3"], None),
+    (["data.name=stacked-mnist", "data.channels=3"], "stacked"),
+    (["data.name=stacked-mnist", "data.channels=3", "data.image_size=32"], None),
+    (["data.name=ring8"], "mixture"), (["data.name=grid25", "data.image_size=64"], "mixture")])
+def test_the_instrument_that_measures_a_run_follows_its_data_and_shape(settings, instrument):
+    assert TrainConfig().with_overrides(settings).data.instrument() == instrument

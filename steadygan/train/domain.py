@@ -68,10 +68,10 @@ class ImageDomain:
         """Domain FID against the shipped MNIST statistics for 28x28 grayscale digits (`real`:
         the training images; a folder's must score as MNIST digits themselves), modes of 1000
         for Stacked MNIST, None for other images."""
-        shape = (self.cfg.data.image_size, self.cfg.data.channels)
-        if self.cfg.data.name == "stacked-mnist" and shape == (28, 3):
+        instrument = self.cfg.data.instrument()
+        if instrument == "stacked":
             return _stacked_live_eval(device)
-        if shape != (28, 1):
+        if instrument != "digits":
             return None
         from steadygan.metrics.live import LiveFid
 
