@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "weights with --no-ema")
     sa.add_argument("--seed", type=int, default=0, help="seed of the latent draws")
     sa.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    sa.add_argument("--walk", type=int, metavar="STEPS",
+                    help="latent walks instead of independent samples: N // STEPS rows, each "
+                         "STEPS images along the great circle between two random latents")
 
     ev = sub.add_parser("eval", help="domain metrics (FID, KID, precision/recall, classes) of a run",
                         description="Measure a run's generator (or the images in --npz) against "
@@ -337,11 +340,18 @@ def _sample(args: argparse.Namespace) -> int:
     for flag, path, suffix in (("--out", args.out, ".png"), ("--npz", args.npz, ".npz")):
         if path and Path(path).suffix.lower() != suffix:
             raise ConfigError(f"{flag}: {path}: must end in {suffix}")
+    if args.walk is not None and not 2 <= args.walk <= args.n:
+        raise ConfigError(f"--walk: must be in 2..N (--n {args.n}), got {args.walk}")
     generator = TrainedGenerator(args.run, args.checkpoint, ema=args.ema, device=args.device)
-    samples = generator.sample(args.n, args.seed)
+    if args.walk is None:
+        samples, what = generator.sample(args.n, args.seed), f"{args.n} samples"
+    else:
+        rows = args.n // args.walk
+        samples, what = generator.walks(rows, args.walk, args.seed), \
+            f"{rows} walks of {args.walk} steps"
     if args.out:
-        generator.save_picture(samples, args.out)
-        print(f"wrote {args.out} ({args.n} samples)")
+        generator.save_picture(samples, args.out, nrow=args.walk)
+        print(f"wrote {args.out} ({what})")
     if args.npz:
         Path(args.npz).parent.mkdir(parents=True, exist_ok=True)
         key = "images" if samples.ndim == 4 else "points"

@@ -29,8 +29,6 @@ LiveEval = Callable[[np.ndarray], tuple[dict[str, Any], float]]
 
 
 class ImageDomain:
-    sample_suffix = ".png"
-
     def __init__(self, cfg: TrainConfig) -> None:
         self.cfg = cfg
         self.memory_format = memory_format(cfg)
@@ -59,10 +57,11 @@ class ImageDomain:
 
         return generate(G, z)
 
-    def save_samples(self, samples: np.ndarray, path: Path) -> None:
+    def save_samples(self, samples: np.ndarray, path: Path, nrow: int | None = None) -> None:
+        """A grid of the images, `nrow` to a row (None: near square)."""
         from steadygan.data.grid import save_grid
 
-        save_grid(samples, path)
+        save_grid(samples, path, nrow)
 
     def live_eval(self, device: torch.device, real: torch.Tensor) -> LiveEval | None:
         """Domain FID against the shipped MNIST statistics for 28x28 grayscale digits (`real`:
@@ -107,8 +106,6 @@ def _stacked_live_eval(device: torch.device) -> LiveEval:
 class PointDomain:
     """2-D Gaussian mixtures (ring8, grid25) with an MLP G / D pair."""
 
-    sample_suffix = ".png"
-
     def __init__(self, cfg: TrainConfig) -> None:
         self.cfg = cfg
         self.digits_check: DigitsCheck | None = None  # nothing about 2-D points needs checking
@@ -136,7 +133,8 @@ class PointDomain:
 
         return generate(G, z, batch=4096, to_numpy=lambda points: points.cpu().numpy())
 
-    def save_samples(self, samples: np.ndarray, path: Path) -> None:
+    def save_samples(self, samples: np.ndarray, path: Path, nrow: int | None = None) -> None:
+        """One scatter plot of the points over the mixture's modes (nrow: images only)."""
         from steadygan.data.scatter import save_scatter
         from steadygan.data.toy2d import mixture_modes
 
