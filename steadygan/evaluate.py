@@ -24,7 +24,10 @@ _ROWS = (("inception_fid", "Inception FID", "{:.3f}"), ("modes_covered", "modes 
          ("precision", "precision", "{:.3f}"), ("recall", "recall", "{:.3f}"),
          ("density", "density", "{:.3f}"), ("coverage", "coverage", "{:.3f}"),
          ("classes_covered", "classes covered", "{}/10"), ("class_kl", "class KL to uniform", "{:.4f}"),
-         ("mean_confidence", "mean confidence", "{:.3f}"), ("n", "samples", "{}"))
+         ("mean_confidence", "mean confidence", "{:.3f}"),
+         ("nn_ratio", "nearest-train ratio", "{:.3f} (held-out digits: 1; under 1: nearer the training images)"),
+         ("copy_share", "near copies", "{:.1%} of samples (held-out digits: 1.0%)"),
+         ("n", "samples", "{}"))
 
 
 def has_domain_metrics(cfg: TrainConfig) -> bool:
@@ -60,11 +63,14 @@ def default_samples(cfg: TrainConfig) -> int:
 
 def evaluate_run(run_dir: str | Path, n: int | None = None, checkpoint: str | Path | None = None,
                  ema: bool = True, data_dir: str | None = None, device: str = "auto",
-                 seed: int = 0, announce: Callable[[str], None] | None = None) -> dict[str, Any]:
+                 seed: int = 0, announce: Callable[[str], None] | None = None,
+                 near_copies: bool = True) -> dict[str, Any]:
     """Sample n from the run's generator and measure them with the metric of its domain:
     digits -> domain FID etc. against the MNIST test set; Stacked MNIST -> modes of 1000;
     2-D mixtures -> modes covered, high-quality share, reverse KL. n: default_samples.
-    announce: told what is measured before the work starts (tens of seconds on a CPU)."""
+    announce: told what is measured before the work starts (tens of seconds on a CPU).
+    near_copies: for digits, also how near the samples lie to the training images (nn_ratio,
+    copy_share), when those can be read."""
     generator = TrainedGenerator(run_dir, checkpoint, ema=ema, device=device)
     data = generator.cfg.data
     n = default_samples(generator.cfg) if n is None else n
@@ -83,11 +89,30 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, checkpoint: str | Pa
     else:
         # the classifier runs where G does: on a GPU its pass over 10,000 digits is a fraction of
         # a second, on one CPU thread (a sweep worker's) about 4 s of a short trial
+        training = training_images(generator.cfg, data_dir, announce) if near_copies else None
         result = evaluate_images(generator.sample(n, seed), data_dir=data_dir,
-                                 device=str(generator.device))
+                                 device=str(generator.device), training_images=training)
     result.update(step=generator.step, checkpoint=str(generator.path), ema=generator.uses_ema,
                   seed=seed)
     return result
+
+
+def training_images(cfg: TrainConfig, data_dir: str | None = None,
+                    announce: Callable[[str], None] | None = None) -> np.ndarray | None:
+    """The digits a run trained on, for the near-copy check: the bundled subset, its folder, or
+    the MNIST training files (in the run's data.dir, else `data_dir`, else the usual places).
+    None, said through `announce`, when they cannot be read here (a folder moved, no MNIST)."""
+    from steadygan.data.errors import DataError
+    from steadygan.data.sources import load_dataset
+
+    d = cfg.data
+    folder = d.dir or (data_dir if d.name == "mnist" else None)
+    try:
+        return load_dataset(d.name, folder or None, d.image_size, d.channels, progress=False)[0]
+    except (DataError, OSError) as exc:
+        if announce is not None:
+            announce(f"no near-copy check: the training images cannot be read ({exc})")
+        return None
 
 
 def evaluate_run_inception(run_dir: str | Path, reference_dir: str | Path, n: int = EVAL_SIZE,

@@ -35,6 +35,38 @@ def test_eval_of_a_run_writes_eval_json(capsys, digits_run, mnist_dir):
     result = json.loads((digits_run / "eval.json").read_text())
     assert result["n"] == 600 and result["step"] == 4 and result["ema"] is True
     assert result["fid"] > 50  # four steps of training do not make digits
+    # blobs lie far from every training digit: no near copies
+    assert result["nn_ratio"] > 1 and result["copy_share"] < 0.01
+    assert f"nearest-train ratio   {result['nn_ratio']:.3f} (held-out digits: 1;" in printed.out
+    assert f"near copies           {result['copy_share']:.1%} of samples" in printed.out
+
+
+def test_eval_says_when_the_training_images_are_gone_and_measures_the_rest(capsys, tmp_path,
+                                                                           mnist_dir):
+    from steadygan.data.sources import load_dataset
+
+    digits, _ = load_dataset("bundled", None, 28, 1, progress=False)
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    for i, image in enumerate(digits[:64, 0]):
+        Image.fromarray(image).save(folder / f"{i}.png")
+    args = ["train", "--data", "folder", "--data-dir", str(folder), "--out", str(tmp_path / "run"),
+            "--steps", "4", "--no-progress"]
+    for s in TINY_SETTINGS:
+        if not s.startswith("train.steps"):
+            args += ["--set", s]
+    assert main(args) == 0
+    for path in folder.iterdir():
+        path.unlink()
+    folder.rmdir()
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "run"), "--samples", "300", "--data-dir",
+                 str(mnist_dir)]) == 0
+    printed = capsys.readouterr()
+    assert f"no near-copy check: the training images cannot be read ({folder}" in printed.err
+    assert "domain FID" in printed.out and "near copies" not in printed.out
+    result = json.loads((tmp_path / "run" / "eval.json").read_text())
+    assert "fid" in result and "copy_share" not in result
 
 
 def test_eval_of_real_digits_from_an_npz(capsys, tmp_path, mnist_dir):

@@ -17,6 +17,7 @@ from steadygan.metrics.classes import class_metrics, share_list
 from steadygan.metrics.classifier import WEIGHTS_PATH, embed, load_classifier, weights_hash
 from steadygan.metrics.fid import fid, kid
 from steadygan.metrics.inputs import MetricInputError, validate_images
+from steadygan.metrics.memorization import memorization
 from steadygan.metrics.prdc import prdc
 from steadygan.metrics.reference import Embedding, mnist_reference
 
@@ -59,6 +60,7 @@ def evaluate_images(
     metrics: Iterable[str] = tuple(METRICS),
     weights_path: str | Path = WEIGHTS_PATH,
     device: str = "cpu",
+    training_images: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """All domain metrics of uint8 images (N, 28, 28) or (N, 1, 28, 28).
 
@@ -69,8 +71,12 @@ def evaluate_images(
     only to build that cache) and must come from the classifier at
     weights_path; n_ref < 10000 uses a seeded random subset of it.
     Publish figures with n = n_ref = 10000: FID is biased upwards at small N.
+    training_images: what G trained on; adds nn_ratio and copy_share (metrics.memorization),
+    with the reference images as the held-out real digits.
     """
     images = validate_images(images)
+    if training_images is not None:  # refused before any work, like the images
+        training_images = validate_images(training_images, "training images")
     names = list(metrics)
     unknown = [m for m in names if m not in METRICS]
     if unknown:
@@ -85,11 +91,15 @@ def evaluate_images(
             f"not with {weights_path} ({sha[:16]})"
         )
     reference = reference.subset(n_ref)
-    feats, proba = embed(load_classifier(device, weights_path), images)
+    classifier = load_classifier(device, weights_path)
+    feats, proba = embed(classifier, images)
     generated = Embedding(feats, proba, reference.weights_sha256)
 
     out: dict[str, Any] = {}
     for name in names:
         out.update(METRICS[name](generated, reference, device))
+    if training_images is not None:
+        training, _ = embed(classifier, training_images)
+        out.update(memorization(feats, training, reference.features, device)._asdict())
     out["n"] = len(images)
     return out

@@ -1,0 +1,55 @@
+"""Does G copy its training images? Each sample's distance to its nearest training image, in the
+classifier's feature space, against the same distance for real digits G never trained on.
+
+A G that generalises puts its samples about as far from the training images as new real digits
+are (ratio near 1); one that memorised puts many of them next to a training image (ratio well
+under 1, and many "near copies"). A small training set, like the bundled 10,000 digits or a
+folder of a few hundred images, is where this happens first.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from steadygan.metrics.inputs import MetricInputError
+
+# A near copy lies closer to a training image than 99 % of the held-out real digits do, so that
+# held-out digits themselves count 1 % as near copies: the share to compare with.
+COPY_QUANTILE = 0.01
+
+
+class Memorization(NamedTuple):
+    nn_ratio: float  # median nearest-training distance: samples / held-out real digits
+    copy_share: float  # share of samples nearer a training image than 99 % of held-out digits
+
+
+def nearest_distances(queries: np.ndarray, pool: np.ndarray, device: str = "cpu",
+                      chunk: int = 2048) -> np.ndarray:
+    """Euclidean distance from each row of `queries` to its nearest row of `pool`: float64 (N,)."""
+    if len(queries) == 0 or len(pool) == 0:
+        raise MetricInputError(f"nearest distances need rows on both sides, got {len(queries)} "
+                               f"queries and {len(pool)} in the pool")
+    if queries.shape[1:] != pool.shape[1:]:
+        raise MetricInputError(f"features of different sizes: {queries.shape[1:]} and "
+                               f"{pool.shape[1:]}")
+    pool_t = torch.as_tensor(pool, dtype=torch.float32, device=device)
+    nearest = []
+    for start in range(0, len(queries), chunk):
+        q = torch.as_tensor(queries[start:start + chunk], dtype=torch.float32, device=device)
+        nearest.append(torch.cdist(q, pool_t).min(dim=1).values.double().cpu())
+    return torch.cat(nearest).numpy()
+
+
+def memorization(generated: np.ndarray, training: np.ndarray, held_out: np.ndarray,
+                 device: str = "cpu") -> Memorization:
+    """Features (N, D) of the samples, of the training images and of held-out real images."""
+    to_training = nearest_distances(generated, training, device)
+    baseline = nearest_distances(held_out, training, device)
+    typical = float(np.median(baseline))
+    if typical <= 0:
+        raise MetricInputError("half or more of the held-out images are training images (their "
+                               "nearest training distance is zero): nothing to compare with")
+    return Memorization(nn_ratio=float(np.median(to_training)) / typical,
+                        copy_share=float(np.mean(to_training < np.quantile(baseline, COPY_QUANTILE))))
