@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from steadygan.config import ConfigError, TrainConfig
+from steadygan.models.generate import walk_latents
 from steadygan.train.checkpoint import checkpoint_config, load_checkpoint
 from steadygan.train.device import resolve_device
 from steadygan.train.domain import ImageDomain, PointDomain, domain_for
@@ -50,26 +51,10 @@ class TrainedGenerator:
                               "makes 2-D points")
         if walks < 1 or steps < 2:
             raise ValueError(f"need walks >= 1 and steps >= 2, got {walks} and {steps}")
-        ends = torch.randn(2, walks, self.cfg.model.z_dim,
-                           generator=torch.Generator().manual_seed(seed))
-        z = slerp(ends[0], ends[1], torch.linspace(0, 1, steps))  # (walks, steps, z_dim)
-        return self.domain.generate(self.G, z.flatten(0, 1).to(self.device))
+        z = walk_latents(walks, steps, self.cfg.model.z_dim, seed)
+        return self.domain.generate(self.G, z.to(self.device))
 
     def save_picture(self, samples: np.ndarray, path: str | Path, nrow: int | None = None) -> None:
         """A grid of images (`nrow` to a row; None: near square) or a scatter plot of points."""
         self.domain.save_samples(samples, Path(path), nrow)
 
-
-def slerp(start: torch.Tensor, end: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Spherical interpolation between rows of `start` and `end` (B, D) at the fractions t (T,):
-    (B, T, D). Gaussian latents live near a sphere; a straight line between two of them passes
-    through short vectors G rarely saw in training, whose images look washed out."""
-    a, b = start[:, None, :], end[:, None, :]
-    cos = torch.nn.functional.cosine_similarity(start, end, dim=1).clamp(-1, 1)
-    angle = torch.acos(cos)[:, None, None]
-    t = t[None, :, None]
-    sin = torch.sin(angle)
-    parallel = sin.abs() < 1e-6  # (anti)parallel ends: the circle is undefined, walk the line
-    safe = torch.where(parallel, torch.ones_like(sin), sin)
-    circle = (torch.sin((1 - t) * angle) * a + torch.sin(t * angle) * b) / safe
-    return torch.where(parallel, (1 - t) * a + t * b, circle)

@@ -7,7 +7,8 @@ from PIL import Image
 
 from steadygan.cli import main
 from steadygan.config import TrainConfig
-from steadygan.sample import TrainedGenerator, slerp
+from steadygan.models.generate import slerp
+from steadygan.sample import TrainedGenerator
 from steadygan.train.loop import train
 
 from conftest import TINY_SETTINGS

@@ -31,6 +31,7 @@ class RunData:
     eval_json: dict[str, Any] | None = None
     samples: list[tuple[int, Path]] = field(default_factory=list)
     final_sample: Path | None = None
+    walk_sample: Path | None = None  # samples/walk.png: latent walks of the final G (images)
     diagnoses: list[Diagnosis] | None = None  # None: no diagnoses.jsonl
     notes: list[str] = field(default_factory=list)
 
@@ -174,6 +175,8 @@ def _read_samples(run: RunData) -> None:
     run.samples = sorted(steps)
     final = folder / "final.png"
     run.final_sample = final if final.is_file() else None
+    walk = folder / "walk.png"
+    run.walk_sample = walk if walk.is_file() else None
     if not run.samples:
         run.notes.append("no sample grids (samples/step_*.png)")
     if run.final_sample is None:

@@ -115,6 +115,8 @@ def _samples(run: RunData, s: Summary) -> str:
     chosen = [(path, f"step {step:,}") for step, path in grids]
     if run.final_sample is not None:
         chosen.append((run.final_sample, "final" + (f" (step {s.steps:,})" if s.steps else "")))
+    if run.walk_sample is not None:
+        chosen.append((run.walk_sample, "latent walks: each row a great circle in z"))
     figures, lines = [], []
     for path, label in chosen:
         figure, note = _sample_figure(path, label)

@@ -24,6 +24,8 @@ def memory_format(cfg: TrainConfig) -> torch.memory_format:
             "contiguous": torch.contiguous_format}[cfg.train.memory_format]
 
 
+WALKS = 8  # samples/walk.png: this many latent walks, of this many steps each
+
 # A live evaluation returns its metrics and a score (lower is better) that selects best.pt.
 LiveEval = Callable[[np.ndarray], tuple[dict[str, Any], float]]
 
@@ -62,6 +64,14 @@ class ImageDomain:
         from steadygan.data.grid import save_grid
 
         save_grid(samples, path, nrow)
+
+    def save_walks(self, G: nn.Module, path: Path, device: torch.device) -> None:
+        """WALKS latent walks of WALKS steps each, one to a row, from latents fixed by the seed:
+        smooth rows say G maps z continuously, repeated images in a row that it collapsed it."""
+        from steadygan.models.generate import walk_latents
+
+        z = walk_latents(WALKS, WALKS, self.cfg.model.z_dim, self.cfg.train.seed + 54321)
+        self.save_samples(self.generate(G, z.to(device)), path, nrow=WALKS)
 
     def live_eval(self, device: torch.device, real: torch.Tensor) -> LiveEval | None:
         """Domain FID against the shipped MNIST statistics for 28x28 grayscale digits (`real`:
@@ -140,6 +150,9 @@ class PointDomain:
 
         save_scatter(samples, path, modes=mixture_modes(self.cfg.data.name),
                      title=f"{self.cfg.data.name}: {len(samples)} samples")
+
+    def save_walks(self, G: nn.Module, path: Path, device: torch.device) -> None:
+        """Nothing: with 2-D noise the scatter plot already shows where every z goes."""
 
     def live_eval(self, device: torch.device, real: torch.Tensor) -> LiveEval:
         """Modes covered and high-quality share; best.pt maximises covered modes, then quality."""

@@ -337,6 +337,7 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
     if writer:  # the last checkpoint is written meanwhile; train() waits for it
         with timer.section("samples"):
             domain.save_samples(domain.generate(sampler, z_fixed), run.sample_at(None))
+            domain.save_walks(sampler, run.walk_png, z_fixed.device)
         _record_timing(timer, total, run, result)
     return result
 

@@ -86,6 +86,11 @@ class RunDir:
         name = "final.png" if step is None else f"step_{step:06d}.png"
         return self.path / "samples" / name
 
+    @property
+    def walk_png(self) -> Path:
+        """The final generator's latent walks (image runs)."""
+        return self.path / "samples" / "walk.png"
+
     # ---- creation ---------------------------------------------------------------------------
     @staticmethod
     def default_path() -> Path:

@@ -42,8 +42,11 @@ def test_finished_run(run, capsys):
     page = assert_self_contained(text)
     assert page.title == "steadygan report: run"
     assert len(page.plots()) == N_CURVE_PLOTS + 1  # + live FID
-    labels = [c for c in page.captions if c.startswith(("step", "final"))]
-    assert labels == ["step 8", "step 16", "step 24", "final (step 24)"]
+    labels = [c for c in page.captions if c.startswith(("step", "final", "latent"))]
+    assert labels == ["step 8", "step 16", "step 24", "final (step 24)",
+                      "latent walks: each row a great circle in z"]
+    walk = Image.open(run / "samples" / "walk.png")  # 8 walks of 8 steps, 28 px and 2 px gaps
+    assert walk.size == (8 * 30 + 2, 8 * 30 + 2)
     for image in page.plots():
         assert decode_png(image["src"]).size[0] >= 600  # a real figure, not a placeholder
     assert "best live FID" in text and "Live evaluation" in text
@@ -231,8 +234,9 @@ def test_mixture_run(ring_run, capsys):
     best = next(r for r in evals if r["step"] == evals[-1]["best_step"])
     assert "best live modes" in text and "Modes covered, and the share of samples" in text
     assert f"{best['modes_live']} mode" in text and f"(step {best['step']})" in text
-    labels = [c for c in page.captions if c.startswith(("step", "final"))]
+    labels = [c for c in page.captions if c.startswith(("step", "final", "latent"))]
     assert labels == ["step 8", "step 16", "step 24", "step 32", "step 40", "final (step 40)"]
+    assert not (ring_run / "samples" / "walk.png").exists()  # the scatter plot shows every z
     scatter = [i for i in page.imgs if i.get("alt", "").startswith(("step", "final"))]
     assert all(decode_png(i["src"]).size == (512, 512) for i in scatter)
     assert all(i.get("class") != "pixel" for i in scatter)  # large plots are not pixelated
