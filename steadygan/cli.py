@@ -367,6 +367,7 @@ def _eval(args: argparse.Namespace) -> int:
     if bool(args.run) == bool(args.npz):
         raise ConfigError("eval: give either a run directory or --npz FILE")
     _check_samples(args.samples)
+    nearest_png: Path | None = None  # a digits run's samples nearest a training image
     if args.npz:
         result = evaluate_npz(args.npz, args.data_dir)
         out = Path(args.out) if args.out else None
@@ -375,11 +376,17 @@ def _eval(args: argparse.Namespace) -> int:
                                         args.checkpoint, args.ema, args.device, args.seed)
         out = Path(args.out) if args.out else Path(args.run) / "eval.json"
     else:
+        nearest_png = Path(args.run) / "eval_nearest.png"
+        nearest_png.unlink(missing_ok=True)  # an older evaluation's: not this one's
         result = evaluate_run(args.run, args.samples, args.checkpoint, args.ema, args.data_dir,
                               args.device, args.seed,
-                              announce=lambda line: print(line, file=sys.stderr, flush=True))
+                              announce=lambda line: print(line, file=sys.stderr, flush=True),
+                              nearest_png=nearest_png)
         out = Path(args.out) if args.out else Path(args.run) / "eval.json"
     print(format_table(result))
+    if nearest_png is not None and nearest_png.is_file():
+        print(f"wrote {nearest_png} (the {len(result['closest_pairs'])} samples nearest a "
+              "training image, each above it)")
     if out is not None:
         write_json(result, out)
         print(f"wrote {out}")

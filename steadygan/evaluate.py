@@ -64,13 +64,15 @@ def default_samples(cfg: TrainConfig) -> int:
 def evaluate_run(run_dir: str | Path, n: int | None = None, checkpoint: str | Path | None = None,
                  ema: bool = True, data_dir: str | None = None, device: str = "auto",
                  seed: int = 0, announce: Callable[[str], None] | None = None,
-                 near_copies: bool = True) -> dict[str, Any]:
+                 near_copies: bool = True,
+                 nearest_png: str | Path | None = None) -> dict[str, Any]:
     """Sample n from the run's generator and measure them with the metric of its domain:
     digits -> domain FID etc. against the MNIST test set; Stacked MNIST -> modes of 1000;
     2-D mixtures -> modes covered, high-quality share, reverse KL. n: default_samples.
     announce: told what is measured before the work starts (tens of seconds on a CPU).
     near_copies: for digits, also how near the samples lie to the training images (nn_ratio,
-    copy_share), when those can be read."""
+    copy_share, closest_pairs), when those can be read; nearest_png: where to draw the samples
+    nearest a training image, each above its training image."""
     generator = TrainedGenerator(run_dir, checkpoint, ema=ema, device=device)
     data = generator.cfg.data
     n = default_samples(generator.cfg) if n is None else n
@@ -90,11 +92,25 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, checkpoint: str | Pa
         # the classifier runs where G does: on a GPU its pass over 10,000 digits is a fraction of
         # a second, on one CPU thread (a sweep worker's) about 4 s of a short trial
         training = training_images(generator.cfg, data_dir, announce) if near_copies else None
-        result = evaluate_images(generator.sample(n, seed), data_dir=data_dir,
-                                 device=str(generator.device), training_images=training)
+        samples = generator.sample(n, seed)
+        result = evaluate_images(samples, data_dir=data_dir, device=str(generator.device),
+                                 training_images=training)
+        if nearest_png is not None and training is not None:
+            save_closest_pairs(samples, training, result["closest_pairs"], nearest_png)
     result.update(step=generator.step, checkpoint=str(generator.path), ema=generator.uses_ema,
                   seed=seed)
     return result
+
+
+def save_closest_pairs(samples: np.ndarray, training: np.ndarray,
+                       pairs: list[tuple[int, int]], path: str | Path) -> None:
+    """Two rows: the samples of `pairs` (nearest a training image first), and under each the
+    training image nearest it."""
+    from steadygan.data.grid import save_grid
+
+    above = [samples[i] for i, _ in pairs]
+    below = [training[j] for _, j in pairs]
+    save_grid(np.stack(above + below), path, nrow=len(pairs))
 
 
 def training_images(cfg: TrainConfig, data_dir: str | None = None,

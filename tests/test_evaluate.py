@@ -39,6 +39,16 @@ def test_eval_of_a_run_writes_eval_json(capsys, digits_run, mnist_dir):
     assert result["nn_ratio"] > 1 and result["copy_share"] < 0.01
     assert f"nearest-train ratio   {result['nn_ratio']:.3f} (held-out digits: 1;" in printed.out
     assert f"near copies           {result['copy_share']:.1%} of samples" in printed.out
+    # the samples nearest a training image, each above the bundled digit nearest it
+    from steadygan.data.sources import load_dataset
+
+    pairs = result["closest_pairs"]
+    assert len(pairs) == 8 and f"wrote {digits_run / 'eval_nearest.png'} (the 8 samples" in printed.out
+    grid = np.asarray(Image.open(digits_run / "eval_nearest.png"))
+    assert grid.shape == (2 * 30 + 2, 8 * 30 + 2)
+    training, _ = load_dataset("bundled", None, 28, 1, progress=False)
+    for column, (_, j) in enumerate(pairs):
+        assert np.array_equal(grid[32:60, 2 + 30 * column:30 + 30 * column], training[j, 0])
 
 
 def test_eval_says_when_the_training_images_are_gone_and_measures_the_rest(capsys, tmp_path,
@@ -56,6 +66,9 @@ def test_eval_says_when_the_training_images_are_gone_and_measures_the_rest(capsy
         if not s.startswith("train.steps"):
             args += ["--set", s]
     assert main(args) == 0
+    assert main(["eval", str(tmp_path / "run"), "--samples", "300", "--data-dir",
+                 str(mnist_dir)]) == 0
+    assert (tmp_path / "run" / "eval_nearest.png").is_file()
     for path in folder.iterdir():
         path.unlink()
     folder.rmdir()
@@ -65,6 +78,7 @@ def test_eval_says_when_the_training_images_are_gone_and_measures_the_rest(capsy
     printed = capsys.readouterr()
     assert f"no near-copy check: the training images cannot be read ({folder}" in printed.err
     assert "domain FID" in printed.out and "near copies" not in printed.out
+    assert not (tmp_path / "run" / "eval_nearest.png").exists()  # the last eval's, not this one's
     result = json.loads((tmp_path / "run" / "eval.json").read_text())
     assert "fid" in result and "copy_share" not in result
 

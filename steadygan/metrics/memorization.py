@@ -20,14 +20,21 @@ from steadygan.metrics.inputs import MetricInputError
 COPY_QUANTILE = 0.01
 
 
+CLOSEST_SHOWN = 8  # the samples nearest a training image that `closest_pairs` names
+
+
 class Memorization(NamedTuple):
     nn_ratio: float  # median nearest-training distance: samples / held-out real digits
     copy_share: float  # share of samples nearer a training image than 99 % of held-out digits
+    # (sample index, index of its nearest training image) of the CLOSEST_SHOWN samples nearest
+    # a training image, nearest first: what a person looks at to judge the figures above
+    closest_pairs: list[tuple[int, int]]
 
 
-def nearest_distances(queries: np.ndarray, pool: np.ndarray, device: str = "cpu",
-                      chunk: int = 2048) -> np.ndarray:
-    """Euclidean distance from each row of `queries` to its nearest row of `pool`: float64 (N,)."""
+def nearest(queries: np.ndarray, pool: np.ndarray, device: str = "cpu",
+            chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of `queries`, the Euclidean distance to its nearest row of `pool` (float64)
+    and that row's index (int64)."""
     if len(queries) == 0 or len(pool) == 0:
         raise MetricInputError(f"nearest distances need rows on both sides, got {len(queries)} "
                                f"queries and {len(pool)} in the pool")
@@ -35,21 +42,25 @@ def nearest_distances(queries: np.ndarray, pool: np.ndarray, device: str = "cpu"
         raise MetricInputError(f"features of different sizes: {queries.shape[1:]} and "
                                f"{pool.shape[1:]}")
     pool_t = torch.as_tensor(pool, dtype=torch.float32, device=device)
-    nearest = []
+    distances, indices = [], []
     for start in range(0, len(queries), chunk):
         q = torch.as_tensor(queries[start:start + chunk], dtype=torch.float32, device=device)
-        nearest.append(torch.cdist(q, pool_t).min(dim=1).values.double().cpu())
-    return torch.cat(nearest).numpy()
+        closest = torch.cdist(q, pool_t).min(dim=1)
+        distances.append(closest.values.double().cpu())
+        indices.append(closest.indices.cpu())
+    return torch.cat(distances).numpy(), torch.cat(indices).numpy()
 
 
 def memorization(generated: np.ndarray, training: np.ndarray, held_out: np.ndarray,
                  device: str = "cpu") -> Memorization:
     """Features (N, D) of the samples, of the training images and of held-out real images."""
-    to_training = nearest_distances(generated, training, device)
-    baseline = nearest_distances(held_out, training, device)
+    to_training, neighbour = nearest(generated, training, device)
+    baseline, _ = nearest(held_out, training, device)
     typical = float(np.median(baseline))
     if typical <= 0:
         raise MetricInputError("half or more of the held-out images are training images (their "
                                "nearest training distance is zero): nothing to compare with")
+    closest = np.argsort(to_training, kind="stable")[:CLOSEST_SHOWN]
     return Memorization(nn_ratio=float(np.median(to_training)) / typical,
-                        copy_share=float(np.mean(to_training < np.quantile(baseline, COPY_QUANTILE))))
+                        copy_share=float(np.mean(to_training < np.quantile(baseline, COPY_QUANTILE))),
+                        closest_pairs=[(int(i), int(neighbour[i])) for i in closest])

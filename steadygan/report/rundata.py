@@ -29,6 +29,7 @@ class RunData:
     rollbacks: list[Record] = field(default_factory=list)  # back to a checkpoint after NaN / Inf
     timings: list[Record] = field(default_factory=list)  # where each stretch's wall time went
     eval_json: dict[str, Any] | None = None
+    eval_nearest: Path | None = None  # eval_nearest.png: samples nearest a training image
     samples: list[tuple[int, Path]] = field(default_factory=list)
     final_sample: Path | None = None
     walk_sample: Path | None = None  # samples/walk.png: latent walks of the final G (images)
@@ -162,6 +163,8 @@ def _read_eval_json(run: RunData) -> None:
         run.eval_json = value
     else:
         run.notes.append("eval.json does not hold a JSON object")
+    nearest = run.path / "eval_nearest.png"
+    run.eval_nearest = nearest if nearest.is_file() else None
 
 
 def _read_samples(run: RunData) -> None:

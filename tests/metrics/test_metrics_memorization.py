@@ -6,14 +6,16 @@ from metrics_threads import one_torch_thread  # noqa: F401 (autouse fixture)
 from steadygan.data.sources import load_dataset
 from steadygan.metrics.domain import evaluate_images
 from steadygan.metrics.inputs import MetricInputError
-from steadygan.metrics.memorization import memorization, nearest_distances
+from steadygan.metrics.memorization import CLOSEST_SHOWN, memorization, nearest
 
 
 def test_nearest_distances_match_a_brute_force_search():
     rng = np.random.default_rng(0)
     queries, pool = rng.normal(size=(300, 16)), rng.normal(size=(700, 16))
-    brute = np.sqrt(((queries[:, None] - pool[None]) ** 2).sum(-1)).min(1)
-    assert np.allclose(nearest_distances(queries, pool, chunk=64), brute, rtol=1e-4)
+    brute = np.sqrt(((queries[:, None] - pool[None]) ** 2).sum(-1))
+    distances, indices = nearest(queries, pool, chunk=64)
+    assert np.allclose(distances, brute.min(1), rtol=1e-4)
+    assert np.array_equal(indices, brute.argmin(1))
 
 
 def test_copies_score_zero_and_fresh_draws_score_one():
@@ -23,6 +25,12 @@ def test_copies_score_zero_and_fresh_draws_score_one():
     assert fresh.nn_ratio == pytest.approx(1, abs=0.05) and 0.002 <= fresh.copy_share <= 0.03
     copies = memorization(training[:500] + 1e-4, training, held_out)
     assert copies.nn_ratio < 0.01 and copies.copy_share == 1.0
+    # the pairs to look at: each copy beside the training point it copies
+    assert len(copies.closest_pairs) == CLOSEST_SHOWN
+    assert all(sample == neighbour for sample, neighbour in copies.closest_pairs)
+    one_copy = memorization(np.concatenate([rng.normal(size=(99, 8)), training[7:8]]), training,
+                            held_out)
+    assert one_copy.closest_pairs[0] == (99, 7)
     # half copies, half fresh: half of them near copies
     half = memorization(np.concatenate([training[:1000], rng.normal(size=(1000, 8))]), training,
                         held_out)
@@ -35,7 +43,7 @@ def test_copies_score_zero_and_fresh_draws_score_one():
 ])
 def test_bad_feature_sets_are_named(queries, pool, message):
     with pytest.raises(MetricInputError, match=message):
-        nearest_distances(queries, pool)
+        nearest(queries, pool)
 
 
 def test_held_out_images_that_are_the_training_images_are_refused():

@@ -240,3 +240,14 @@ def test_mixture_run(ring_run, capsys):
     scatter = [i for i in page.imgs if i.get("alt", "").startswith(("step", "final"))]
     assert all(decode_png(i["src"]).size == (512, 512) for i in scatter)
     assert all(i.get("class") != "pixel" for i in scatter)  # large plots are not pixelated
+
+
+def test_the_evaluation_shows_the_samples_nearest_a_training_image(run, capsys):
+    (run / "eval.json").write_text(json.dumps({"fid": 30.0, "nn_ratio": 1.9, "copy_share": 0.0,
+                                               "closest_pairs": [[3, 7]]}))
+    Image.fromarray(np.full((62, 242), 128, np.uint8)).save(run / "eval_nearest.png")
+    text = _report(run, capsys)
+    assert "<td>nn_ratio</td><td>1.9</td>" in text and "closest_pairs" not in text
+    assert "the samples nearest a training image (top), each above that image" in text
+    (run / "eval_nearest.png").write_bytes(b"torn")
+    assert "eval_nearest.png is unreadable" in _report(run, capsys)
