@@ -57,4 +57,3 @@ class TrainedGenerator:
     def save_picture(self, samples: np.ndarray, path: str | Path, nrow: int | None = None) -> None:
         """A grid of images (`nrow` to a row; None: near square) or a scatter plot of points."""
         self.domain.save_samples(samples, Path(path), nrow)
-

@@ -66,8 +66,9 @@ class ImageDomain:
         save_grid(samples, path, nrow)
 
     def save_walks(self, G: nn.Module, path: Path, device: torch.device) -> None:
-        """WALKS latent walks of WALKS steps each, one to a row, from latents fixed by the seed:
-        smooth rows say G maps z continuously, repeated images in a row that it collapsed it."""
+        """WALKS latent walks of WALKS steps each, one to a row, from latents fixed by the seed.
+        Smooth rows: G maps z continuously; one image repeated along a row: G collapsed that
+        stretch of z onto it."""
         from steadygan.models.generate import walk_latents
 
         z = walk_latents(WALKS, WALKS, self.cfg.model.z_dim, self.cfg.train.seed + 54321)
@@ -152,7 +153,7 @@ class PointDomain:
                      title=f"{self.cfg.data.name}: {len(samples)} samples")
 
     def save_walks(self, G: nn.Module, path: Path, device: torch.device) -> None:
-        """Nothing: with 2-D noise the scatter plot already shows where every z goes."""
+        """Nothing: a walk among 2-D points is a curve, not a grid of images."""
 
     def live_eval(self, device: torch.device, real: torch.Tensor) -> LiveEval:
         """Modes covered and high-quality share; best.pt maximises covered modes, then quality."""
