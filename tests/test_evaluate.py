@@ -35,9 +35,9 @@ def test_eval_of_a_run_writes_eval_json(capsys, digits_run, mnist_dir):
     result = json.loads((digits_run / "eval.json").read_text())
     assert result["n"] == 600 and result["step"] == 4 and result["ema"] is True
     assert result["fid"] > 50  # four steps of training do not make digits
-    # blobs lie far from every training digit: no near copies
-    assert result["nn_ratio"] > 1 and result["copy_share"] < 0.01
-    assert f"nearest-train ratio   {result['nn_ratio']:.3f} (held-out digits: 1;" in printed.out
+    # blobs lie as far from the training digits as from unseen ones: no near copies
+    assert 0.9 < result["nn_ratio"] < 1.1 and result["copy_share"] < 0.01
+    assert f"nearest-train ratio   {result['nn_ratio']:.3f} (1: as near unseen" in printed.out
     assert f"near copies           {result['copy_share']:.1%} of samples" in printed.out
     # the samples nearest a training image, each above the bundled digit nearest it
     from steadygan.data.sources import load_dataset

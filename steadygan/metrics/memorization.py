@@ -1,10 +1,10 @@
-"""Does G copy its training images? Each sample's distance to its nearest training image, in the
-classifier's feature space, against the same distance for real digits G never trained on.
+"""Does G copy its training images? Distances to the nearest training image, in the classifier's
+feature space, against the same distances to real digits G never trained on.
 
-A G that generalises puts its samples about as far from the training images as new real digits
-are (ratio near 1); one that memorised puts many of them next to a training image (ratio well
-under 1, and many "near copies"). A small training set, like the bundled 10,000 digits or a
-folder of a few hundred images, is where this happens first.
+A G that generalises puts its samples as near the held-out digits as the training digits (ratio
+near 1, whatever its quality: poor samples are far from both); one that memorised puts them
+nearer the training digits (ratio under 1), many as "near copies". A small training set, like
+the bundled 10,000 digits or a folder of a few hundred images, is where this happens first.
 """
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ CLOSEST_SHOWN = 8  # the samples nearest a training image that `closest_pairs` n
 
 
 class Memorization(NamedTuple):
-    nn_ratio: float  # median nearest-training distance: samples / held-out real digits
+    # median distance of the samples to the nearest training image / to the nearest held-out
+    # image, in pools of equal size (nearest distances shrink as a pool grows)
+    nn_ratio: float
     copy_share: float  # share of samples nearer a training image than 99 % of held-out digits
     # (sample index, index of its nearest training image) of the CLOSEST_SHOWN samples nearest
     # a training image, nearest first: what a person looks at to judge the figures above
@@ -53,12 +55,21 @@ def memorization(generated: np.ndarray, training: np.ndarray, held_out: np.ndarr
                  device: str = "cpu") -> Memorization:
     """Features (N, D) of the samples, of the training images and of held-out real images."""
     to_training, neighbour = nearest(generated, training, device)
-    baseline, _ = nearest(held_out, training, device)
-    typical = float(np.median(baseline))
-    if typical <= 0:
+    baseline, _ = nearest(held_out, training, device)  # how near unseen real digits come
+    if np.median(baseline) <= 0:
         raise MetricInputError("half or more of the held-out images are training images (their "
                                "nearest training distance is zero): nothing to compare with")
+    size = min(len(training), len(held_out))
+    to_seen, _ = nearest(generated, _subset(training, size), device)
+    to_unseen, _ = nearest(generated, _subset(held_out, size), device)
     closest = np.argsort(to_training, kind="stable")[:CLOSEST_SHOWN]
-    return Memorization(nn_ratio=float(np.median(to_training)) / typical,
+    return Memorization(nn_ratio=float(np.median(to_seen) / max(np.median(to_unseen), 1e-12)),
                         copy_share=float(np.mean(to_training < np.quantile(baseline, COPY_QUANTILE))),
                         closest_pairs=[(int(i), int(neighbour[i])) for i in closest])
+
+
+def _subset(rows: np.ndarray, size: int, seed: int = 0) -> np.ndarray:
+    """`size` rows drawn without replacement (all of them, in order, when there are no more)."""
+    if size >= len(rows):
+        return rows
+    return rows[np.sort(np.random.default_rng(seed).choice(len(rows), size, replace=False))]

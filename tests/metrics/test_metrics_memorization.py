@@ -23,6 +23,9 @@ def test_copies_score_zero_and_fresh_draws_score_one():
     training, held_out = rng.normal(size=(2000, 8)), rng.normal(size=(2000, 8))
     fresh = memorization(rng.normal(size=(2000, 8)), training, held_out)
     assert fresh.nn_ratio == pytest.approx(1, abs=0.05) and 0.002 <= fresh.copy_share <= 0.03
+    # poor samples, far from every real point, are no nearer the training points: still 1
+    poor = memorization(rng.normal(size=(2000, 8)) * 3, training, held_out)
+    assert poor.nn_ratio == pytest.approx(1, abs=0.05) and poor.copy_share < 0.01
     copies = memorization(training[:500] + 1e-4, training, held_out)
     assert copies.nn_ratio < 0.01 and copies.copy_share == 1.0
     # the pairs to look at: each copy beside the training point it copies
@@ -53,8 +56,9 @@ def test_held_out_images_that_are_the_training_images_are_refused():
 
 
 def test_real_digits_are_not_copies_and_the_training_digits_are(mnist_dir):
-    """Half the bundled digits as the training set: the other half scores like the MNIST test
-    set (ratio 0.99, 1.1 % on 2026-11-28), the training half itself as a perfect memoriser."""
+    """Half the bundled digits as the training set: the other half comes as near the MNIST
+    test set as the training half (ratio 0.98, 1.1 % near copies on 2026-11-28), the training
+    half itself scores as a perfect memoriser."""
     images, _ = load_dataset("bundled", None, 28, 1, progress=False)
     order = np.random.default_rng(0).permutation(len(images))
     training, unseen = images[order[:5000]], images[order[5000:]]
