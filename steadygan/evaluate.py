@@ -25,7 +25,8 @@ _ROWS = (("inception_fid", "Inception FID", "{:.3f}"), ("modes_covered", "modes 
          ("density", "density", "{:.3f}"), ("coverage", "coverage", "{:.3f}"),
          ("classes_covered", "classes covered", "{}/10"), ("class_kl", "class KL to uniform", "{:.4f}"),
          ("mean_confidence", "mean confidence", "{:.3f}"),
-         ("nn_ratio", "nearest-train ratio", "{:.3f} (1: as near unseen digits as the training ones; under 1: nearer the training ones)"),
+         ("nn_ratio", "nearest-train ratio",
+          "{:.3f} (1: as near unseen digits as the training ones; under 1: nearer the training ones)"),
          ("copy_share", "near copies", "{:.1%} of samples (held-out digits: 1.0%)"),
          ("n", "samples", "{}"))
 

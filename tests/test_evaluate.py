@@ -43,7 +43,8 @@ def test_eval_of_a_run_writes_eval_json(capsys, digits_run, mnist_dir):
     from steadygan.data.sources import load_dataset
 
     pairs = result["closest_pairs"]
-    assert len(pairs) == 8 and f"wrote {digits_run / 'eval_nearest.png'} (the 8 samples" in printed.out
+    assert len(pairs) == 8
+    assert f"wrote {digits_run / 'eval_nearest.png'} (the 8 samples" in printed.out
     grid = np.asarray(Image.open(digits_run / "eval_nearest.png"))
     assert grid.shape == (2 * 30 + 2, 8 * 30 + 2)
     training, _ = load_dataset("bundled", None, 28, 1, progress=False)

@@ -20,7 +20,8 @@ def test_slerp_starts_and_ends_at_its_ends_and_keeps_to_the_sphere():
     end = end / end.norm(dim=1, keepdim=True) * start.norm(dim=1, keepdim=True)  # equal norms
     path = slerp(start, end, torch.linspace(0, 1, 7))
     assert path.shape == (3, 7, 100)
-    assert torch.allclose(path[:, 0], start, atol=1e-5) and torch.allclose(path[:, -1], end, atol=1e-5)
+    assert torch.allclose(path[:, 0], start, atol=1e-5)
+    assert torch.allclose(path[:, -1], end, atol=1e-5)
     norms = path.norm(dim=2)
     assert torch.allclose(norms, norms[:, :1].expand_as(norms), rtol=1e-4)  # on the great circle
     # a straight line would pass inside the sphere: near-orthogonal ends, its midpoint ~ 1/sqrt 2

@@ -63,8 +63,9 @@ def memorization(generated: np.ndarray, training: np.ndarray, held_out: np.ndarr
     to_seen, _ = nearest(generated, _subset(training, size), device)
     to_unseen, _ = nearest(generated, _subset(held_out, size), device)
     closest = np.argsort(to_training, kind="stable")[:CLOSEST_SHOWN]
+    copy_line = np.quantile(baseline, COPY_QUANTILE)
     return Memorization(nn_ratio=float(np.median(to_seen) / max(np.median(to_unseen), 1e-12)),
-                        copy_share=float(np.mean(to_training < np.quantile(baseline, COPY_QUANTILE))),
+                        copy_share=float(np.mean(to_training < copy_line)),
                         closest_pairs=[(int(i), int(neighbour[i])) for i in closest])
 
 

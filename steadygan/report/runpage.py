@@ -160,7 +160,8 @@ def _evaluation(run: RunData) -> str:
         if run.eval_nearest is not None:
             figure, note = _sample_figure(run.eval_nearest, "the samples nearest a training "
                                           "image (top), each above that image")
-            body += f'<div class="samples">{figure}</div>' if figure else f"<p><em>{esc(note)}</em></p>"
+            body += (f'<div class="samples">{figure}</div>' if figure
+                     else f"<p><em>{esc(note)}</em></p>")
     return section("Evaluation (eval.json)", body, "evaluation")
 
 
