@@ -84,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="domain metrics (FID, KID, precision/recall, classes) of a run",
                         description="Measure a run's generator (or the images in --npz) against "
                                     "the MNIST test set in the feature space of steadygan's own "
-                                    "MNIST classifier; writes RUN/eval.json (or --out).")
+                                    "MNIST classifier, and for digits how near its samples come "
+                                    "to the training images; writes RUN/eval.json (or --out) and "
+                                    "RUN/eval_nearest.png.")
     ev.add_argument("run", metavar="RUN", nargs="?", help="run directory")
     ev.add_argument("--npz", metavar="FILE",
                     help="evaluate the first array of FILE instead: digits (N x 28 x 28 "
