@@ -8,7 +8,7 @@ from typing import Any, Callable
 import numpy as np
 
 from steadygan.atomic import atomic_write_text
-from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig
+from steadygan.config import ConfigError, TrainConfig
 from steadygan.metrics.classes import share_rows, shares_in
 from steadygan.metrics.domain import evaluate_images
 from steadygan.metrics.stacked import STACKED_EVAL_SIZE, stacked_modes
@@ -139,7 +139,7 @@ def evaluate_run_inception(run_dir: str | Path, reference_dir: str | Path, n: in
     from steadygan.metrics.inception import inception_fid
 
     generator = TrainedGenerator(run_dir, checkpoint, ema=ema, device=device)
-    if generator.cfg.data.name in MIXTURE_SOURCES:
+    if generator.cfg.data.instrument() == "mixture":
         raise ConfigError(f"{run_dir}: Inception FID is for images, this run makes 2-D points")
     on_cuda = generator.device.type == "cuda"
     return {"inception_fid": inception_fid(generator.sample(n, seed), reference_dir, on_cuda),

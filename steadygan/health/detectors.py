@@ -232,7 +232,7 @@ def rare_digits(records: Sequence[Record]) -> str | None:
     evals = [r for r in records if r.get("kind") == "eval"]
     shares = shares_in(evals[-1], ("digit_shares_live",)) if evals else None
     rare = rare_text(shares) if shares else None
-    return f"digits drawn rarely (10 % each if even): {rare}" if rare else None
+    return f"digits drawn rarely ({100 / len(shares):.0f} % each if even): {rare}" if rare else None
 
 
 def _improving(evals: Sequence[Record], tolerance: float = 0.02) -> bool:

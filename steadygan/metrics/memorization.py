@@ -60,7 +60,8 @@ def memorization(generated: np.ndarray, training: np.ndarray, held_out: np.ndarr
         raise MetricInputError("half or more of the held-out images are training images (their "
                                "nearest training distance is zero): nothing to compare with")
     size = min(len(training), len(held_out))
-    to_seen, _ = nearest(generated, _subset(training, size), device)
+    seen = _subset(training, size)  # the whole set when it is no larger: measured just above
+    to_seen = to_training if seen is training else nearest(generated, seen, device)[0]
     to_unseen, _ = nearest(generated, _subset(held_out, size), device)
     closest = np.argsort(to_training, kind="stable")[:CLOSEST_SHOWN]
     copy_line = np.quantile(baseline, COPY_QUANTILE)
