@@ -4,7 +4,9 @@
 
 Each row is a set whose right answer is known: real MNIST must score like the test set, a single
 digit must cover one class, noise must be far away, unseen real digits must not read as near
-copies of the training images and the training images themselves must, real Stacked MNIST must
+copies of the training images and the training images themselves must (in the classifier's space
+against held-out digits, and in pixel space against the training images' own spacing, as for a
+folder), real Stacked MNIST must
 cover 1000 modes, real mixture samples every mode. Prints markdown tables.
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ from steadygan.data.stacked import make_stacked_mnist
 from steadygan.data.toy2d import mixture_modes, mixture_std, sample_mixture
 from steadygan.metrics.classifier import accuracy, load_classifier
 from steadygan.metrics.domain import evaluate_images
+from steadygan.metrics.memorization import memorization_within, pixel_features
 from steadygan.metrics.stacked import stacked_modes
 from steadygan.metrics.toy2d import mixture_metrics
 
@@ -69,6 +72,18 @@ def main() -> None:
                             training_images=pool)
         print(f"| {name} | {r['nn_ratio']:.4f} | {r['copy_share']:.4f} |")
 
+    # the same question for a folder (no held-out images, no classifier): pixel space, against
+    # the training images' own spacing; on digits and on Stacked MNIST as an RGB folder
+    stacks, _ = make_stacked_mnist(train_x, train_y, 20_000, seed=1)
+    for what, images, others in (("digits", pool[:, None], train_x[10_000:20_000, None]),
+                                 ("Stacked MNIST (RGB)", stacks[:10_000], stacks[10_000:])):
+        print(f"\n| set (folder of 10,000 {what}; pixel space) | pixel_nn_ratio "
+              "| pixel_copy_share |")
+        print("|---|---|---|")
+        for name, samples in _copy_cases(images, others, rng).items():
+            r = memorization_within(pixel_features(samples), pixel_features(images))
+            print(f"| {name} | {r.nn_ratio:.4f} | {r.copy_share:.4f} |")
+
     print("\n| Stacked MNIST, 26,000 samples | modes covered (of 1000) | KL to uniform |")
     print("|---|---|---|")
     for split, (x, y) in {"from the training set": (train_x, train_y),
@@ -92,6 +107,25 @@ def main() -> None:
               f"{r['high_quality']:.4f} | {r['reverse_kl']:.4f} |")
     print(f"\nMeasured in {time.time() - started:.0f} s on {torch.get_num_threads()} CPU thread(s), "
           f"{time.strftime('%Y-%m-%d')}.")
+
+
+def _copy_cases(images: np.ndarray, others: np.ndarray,
+                rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Sets whose near-copy answer is known, for a training set of uint8 images (N, C, H, W)."""
+    def noisy(levels: int) -> np.ndarray:
+        noise = rng.integers(-levels, levels + 1, images.shape)
+        return np.clip(images.astype(int) + noise, 0, 255).astype(np.uint8)
+
+    return {"10,000 other real images": others, "the training images themselves": images,
+            "the same, shifted one pixel right": np.roll(images, 1, axis=3),
+            "the same, each pixel +-8 levels of noise": noisy(8),
+            "the same, each pixel +-32 levels of noise": noisy(32),
+            "uniform noise": rng.integers(0, 256, images.shape, dtype=np.uint8),
+            "the folder's mean image (100 times)": np.repeat(
+                images.mean(0, keepdims=True).round().astype(np.uint8), 100, axis=0),
+            "blends: each the mean of 4 random training images": (sum(
+                images[rng.permutation(len(images))].astype(int) for _ in range(4)) // 4
+            ).astype(np.uint8)}
 
 
 def _fmt(value: float) -> str:

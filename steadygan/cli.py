@@ -84,9 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="domain metrics (FID, KID, precision/recall, classes) of a run",
                         description="Measure a run's generator (or the images in --npz) against "
                                     "the MNIST test set in the feature space of steadygan's own "
-                                    "MNIST classifier, and for digits how near its samples come "
-                                    "to the training images; writes RUN/eval.json (or --out) and "
-                                    "RUN/eval_nearest.png.")
+                                    "MNIST classifier, and how near its samples come to the "
+                                    "training images (in pixel space for images no classifier "
+                                    "here knows: RGB folders, other sizes); writes "
+                                    "RUN/eval.json (or --out) and RUN/eval_nearest.png.")
     ev.add_argument("run", metavar="RUN", nargs="?", help="run directory")
     ev.add_argument("--npz", metavar="FILE",
                     help="evaluate the first array of FILE instead: digits (N x 28 x 28 "
@@ -369,21 +370,25 @@ def _eval(args: argparse.Namespace) -> int:
     if bool(args.run) == bool(args.npz):
         raise ConfigError("eval: give either a run directory or --npz FILE")
     _check_samples(args.samples)
-    nearest_png: Path | None = None  # a digits run's samples nearest a training image
+    def announce(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    nearest_png: Path | None = None  # a run's samples nearest a training image
     if args.npz:
         result = evaluate_npz(args.npz, args.data_dir)
         out = Path(args.out) if args.out else None
-    elif args.inception_ref:
-        result = evaluate_run_inception(args.run, args.inception_ref, args.samples or EVAL_SIZE,
-                                        args.checkpoint, args.ema, args.device, args.seed)
-        out = Path(args.out) if args.out else Path(args.run) / "eval.json"
     else:
         nearest_png = Path(args.run) / "eval_nearest.png"
-        nearest_png.unlink(missing_ok=True)  # an older evaluation's: not this one's
-        result = evaluate_run(args.run, args.samples, args.checkpoint, args.ema, args.data_dir,
-                              args.device, args.seed,
-                              announce=lambda line: print(line, file=sys.stderr, flush=True),
-                              nearest_png=nearest_png)
+        if Path(args.run).is_dir():
+            nearest_png.unlink(missing_ok=True)  # an older evaluation's: not this one's
+        if args.inception_ref:
+            result = evaluate_run_inception(args.run, args.inception_ref,
+                                            args.samples or EVAL_SIZE, args.checkpoint, args.ema,
+                                            args.device, args.seed, announce, nearest_png)
+        else:
+            result = evaluate_run(args.run, args.samples, args.checkpoint, args.ema,
+                                  args.data_dir, args.device, args.seed, announce,
+                                  nearest_png=nearest_png)
         out = Path(args.out) if args.out else Path(args.run) / "eval.json"
     print(format_table(result))
     if nearest_png is not None and nearest_png.is_file():

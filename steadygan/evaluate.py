@@ -11,6 +11,7 @@ from steadygan.atomic import atomic_write_text
 from steadygan.config import ConfigError, TrainConfig
 from steadygan.metrics.classes import share_rows, shares_in
 from steadygan.metrics.domain import evaluate_images
+from steadygan.metrics.inputs import MetricInputError
 from steadygan.metrics.stacked import STACKED_EVAL_SIZE, stacked_modes
 from steadygan.metrics.toy2d import mixture_metrics
 from steadygan.sample import TrainedGenerator
@@ -28,6 +29,11 @@ _ROWS = (("inception_fid", "Inception FID", "{:.3f}"), ("modes_covered", "modes 
          ("nn_ratio", "nearest-train ratio",
           "{:.3f} (1: as near unseen digits as the training ones; under 1: nearer the training ones)"),
          ("copy_share", "near copies", "{:.1%} of samples (held-out digits: 1.0%)"),
+         ("pixel_nn_ratio", "nearest/second ratio",
+          "{:.3f} in pixels (1: a sample's nearest training image stands out from the next no "
+          "more than a training image's nearest other does; under 1: more, as for copies)"),
+         ("pixel_copy_share", "near copies",
+          "{:.1%} of samples, in pixels (the training images themselves: 1.0%)"),
          ("n", "samples", "{}"))
 
 
@@ -72,19 +78,48 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, checkpoint: str | Pa
     2-D mixtures -> modes covered, high-quality share, reverse KL. n: default_samples.
     announce: told what is measured before the work starts (tens of seconds on a CPU).
     near_copies: for digits, also how near the samples lie to the training images (nn_ratio,
-    copy_share, closest_pairs), when those can be read; nearest_png: where to draw the samples
+    copy_share, closest_pairs), when those can be read; for images no instrument knows (RGB
+    folders, other sizes), which are refused without it, that check alone, in pixel space
+    (pixel_nn_ratio, pixel_copy_share, closest_pairs). nearest_png: where to draw the samples
     nearest a training image, each above its training image."""
     generator = TrainedGenerator(run_dir, checkpoint, ema=ema, device=device)
-    data = generator.cfg.data
     n = default_samples(generator.cfg) if n is None else n
     unmeasurable = why_no_domain_metrics(run_dir, generator.cfg)
     if unmeasurable:
-        raise ConfigError(f"{run_dir}: {unmeasurable}; for these, Inception FID against a folder "
-                          "of real images: --inception-ref DIR")
+        why = f"{run_dir}: {unmeasurable}; for these, Inception FID against a folder of real " \
+              "images: --inception-ref DIR"
+        training = training_images(generator.cfg, data_dir, announce) if near_copies else None
+        if training is None:
+            raise ConfigError(why)
+        _announce_samples(generator, n, announce,
+                          f"; {unmeasurable}: measuring their near copies in pixel space "
+                          "(Inception FID: --inception-ref DIR)")
+        samples = generator.sample(n, seed)
+        try:
+            result = pixel_near_copies(samples, training, str(generator.device), nearest_png)
+        except MetricInputError as exc:
+            raise ConfigError(f"{why}; and no near-copy check: {exc}") from None
+    else:
+        _announce_samples(generator, n, announce)
+        result = _domain_metrics(generator, n, seed, data_dir, announce, near_copies, nearest_png)
+    result.update(step=generator.step, checkpoint=str(generator.path), ema=generator.uses_ema,
+                  seed=seed)
+    return result
+
+
+def _announce_samples(generator: TrainedGenerator, n: int,
+                      announce: Callable[[str], None] | None, what: str = "") -> None:
     if announce is not None:
         weights = "EMA of G" if generator.uses_ema else "G"
         announce(f"evaluating {n:,} samples of {generator.path} (step {generator.step}, "
-                 f"{weights}) on {generator.device}")
+                 f"{weights}) on {generator.device}{what}")
+
+
+def _domain_metrics(generator: TrainedGenerator, n: int, seed: int, data_dir: str | None,
+                    announce: Callable[[str], None] | None, near_copies: bool,
+                    nearest_png: str | Path | None) -> dict[str, Any]:
+    """`evaluate_run`'s measurement of a run its domain's instrument knows."""
+    data = generator.cfg.data
     if data.instrument() == "mixture":
         result = dict(mixture_metrics(generator.sample(n, seed), data.name))
     elif data.instrument() == "stacked":
@@ -98,9 +133,20 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, checkpoint: str | Pa
                                  training_images=training)
         if nearest_png is not None and training is not None:
             save_closest_pairs(samples, training, result["closest_pairs"], nearest_png)
-    result.update(step=generator.step, checkpoint=str(generator.path), ema=generator.uses_ema,
-                  seed=seed)
     return result
+
+
+def pixel_near_copies(samples: np.ndarray, training: np.ndarray, device: str = "cpu",
+                      nearest_png: str | Path | None = None) -> dict[str, Any]:
+    """The near-copy check of images no classifier knows (metrics.memorization_within): uint8
+    samples and training images (N, C, H, W) of one size, compared pixel by pixel."""
+    from steadygan.metrics.memorization import memorization_within, pixel_features
+
+    found = memorization_within(pixel_features(samples), pixel_features(training), device)
+    if nearest_png is not None:
+        save_closest_pairs(samples, training, found.closest_pairs, nearest_png)
+    return {"pixel_nn_ratio": found.nn_ratio, "pixel_copy_share": found.copy_share,
+            "closest_pairs": found.closest_pairs, "n": len(samples)}
 
 
 def save_closest_pairs(samples: np.ndarray, training: np.ndarray,
@@ -134,17 +180,32 @@ def training_images(cfg: TrainConfig, data_dir: str | None = None,
 
 def evaluate_run_inception(run_dir: str | Path, reference_dir: str | Path, n: int = EVAL_SIZE,
                            checkpoint: str | Path | None = None, ema: bool = True,
-                           device: str = "auto", seed: int = 0) -> dict[str, Any]:
-    """Inception FID of n samples of an image run against a folder of real images."""
+                           device: str = "auto", seed: int = 0,
+                           announce: Callable[[str], None] | None = None,
+                           nearest_png: str | Path | None = None) -> dict[str, Any]:
+    """Inception FID of n samples of an image run against a folder of real images; for a run
+    `evaluate_run` cannot measure, also its pixel-space near copies (of the same samples) when
+    its training images can be read."""
     from steadygan.metrics.inception import inception_fid
 
     generator = TrainedGenerator(run_dir, checkpoint, ema=ema, device=device)
     if generator.cfg.data.instrument() == "mixture":
         raise ConfigError(f"{run_dir}: Inception FID is for images, this run makes 2-D points")
-    on_cuda = generator.device.type == "cuda"
-    return {"inception_fid": inception_fid(generator.sample(n, seed), reference_dir, on_cuda),
-            "n": n, "reference": str(reference_dir), "step": generator.step,
-            "checkpoint": str(generator.path), "ema": generator.uses_ema, "seed": seed}
+    samples = generator.sample(n, seed)
+    result = {"inception_fid": inception_fid(samples, reference_dir,
+                                             generator.device.type == "cuda")}
+    if why_no_domain_metrics(run_dir, generator.cfg) is not None:
+        training = training_images(generator.cfg, None, announce)
+        try:
+            if training is not None:
+                result.update(pixel_near_copies(samples, training, str(generator.device),
+                                                nearest_png))
+        except MetricInputError as exc:
+            if announce is not None:
+                announce(f"no near-copy check: {exc}")
+    result.update(n=n, reference=str(reference_dir), step=generator.step,
+                  checkpoint=str(generator.path), ema=generator.uses_ema, seed=seed)
+    return result
 
 
 def evaluate_npz(path: str | Path, data_dir: str | None = None) -> dict[str, Any]:

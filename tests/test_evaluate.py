@@ -128,6 +128,14 @@ def _one_line(capsys, argv, fragment):
     return err
 
 
+def _one_line_after_announcement(capsys, argv):
+    """The error of an eval that failed after saying what it measures: one line after that."""
+    assert main(argv) == 2
+    announced, error = capsys.readouterr().err.strip().split("\n")
+    assert announced.startswith("evaluating ")
+    return error
+
+
 def test_eval_bad_input(capsys, tmp_path, digits_run):
     _one_line(capsys, ["eval"], "either a run directory or --npz")
     _one_line(capsys, ["eval", "--npz", str(tmp_path / "none.npz")], "file not found")
@@ -145,15 +153,60 @@ def test_eval_bad_input(capsys, tmp_path, digits_run):
     _one_line(capsys, ["eval", str(digits_run), "--samples", "1"], "--samples: must be >= 2")
 
 
-def test_eval_refuses_non_digit_runs(capsys, tmp_path):
+def _rgb_run(tmp_path, *extra):
     args = ["train", "--out", str(tmp_path / "rgb"), "--steps", "2", "--no-progress",
-            "--image-size", "32", "--channels", "3"]
+            "--image-size", "32", "--channels", "3", *extra]
     for s in TINY_SETTINGS:
         if not s.startswith("train.steps"):
             args += ["--set", s]
     assert main(args) == 0
-    message = _one_line(capsys, ["eval", str(tmp_path / "rgb")], "28x28 grayscale")
-    assert "--inception-ref DIR" in message  # what to use instead
+    return tmp_path / "rgb"
+
+
+def test_eval_of_an_rgb_run_measures_its_near_copies_in_pixel_space(capsys, tmp_path):
+    from steadygan.data.sources import load_dataset
+
+    run = _rgb_run(tmp_path)
+    capsys.readouterr()
+    assert main(["eval", str(run), "--samples", "300", "--device", "cpu"]) == 0
+    printed = capsys.readouterr()
+    # why no domain metric, what is measured instead, and where Inception FID is
+    assert "this run makes 32x32x3 images: measuring their near copies in pixel space " \
+           "(Inception FID: --inception-ref DIR)" in printed.err
+    result = json.loads((run / "eval.json").read_text())
+    assert result["n"] == 300 and result["step"] == 2 and "fid" not in result
+    # two steps make blobs: as far from their nearest training image as from the next
+    assert result["pixel_nn_ratio"] > 1 and result["pixel_copy_share"] == 0
+    assert f"nearest/second ratio  {result['pixel_nn_ratio']:.3f} in pixels" in printed.out
+    assert "near copies           0.0% of samples, in pixels" in printed.out
+    grid = np.asarray(Image.open(run / "eval_nearest.png"))
+    assert grid.shape == (2 * 34 + 2, 8 * 34 + 2, 3)
+    training, _ = load_dataset("bundled", None, 32, 3, progress=False)
+    for column, (_, j) in enumerate(result["closest_pairs"]):
+        shown = grid[36:68, 2 + 34 * column:34 + 34 * column].transpose(2, 0, 1)
+        assert np.array_equal(shown, training[j])
+
+
+def test_eval_refuses_an_image_run_of_too_few_or_gone_training_images(capsys, tmp_path):
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    for i in range(120):  # 20 distinct images, each 6 times
+        Image.fromarray(np.full((32, 32, 3), 12 * (i % 20), np.uint8)).save(folder / f"{i}.png")
+    run = _rgb_run(tmp_path, "--data", "folder", "--data-dir", str(folder))
+    # how near 20 images lie to one another says too little to tell a copy from a new image
+    message = _one_line_after_announcement(capsys, ["eval", str(run), "--samples", "50"])
+    assert "this run makes 32x32x3 images; for these, Inception FID" in message
+    assert message.endswith("; and no near-copy check: it needs at least 100 distinct training "
+                            "images to know how near they lie to one another, got 20")
+    for path in folder.iterdir():
+        path.unlink()
+    folder.rmdir()
+    capsys.readouterr()
+    assert main(["eval", str(run), "--samples", "50"]) == 2
+    first, refusal = capsys.readouterr().err.strip().split("\n")
+    assert first.startswith(f"no near-copy check: the training images cannot be read ({folder}")
+    assert "this run makes 32x32x3 images; for these, Inception FID" in refusal
+    assert "--inception-ref DIR" in refusal and not (run / "eval.json").exists()
 
 
 def test_inception_fid_without_the_extra_says_how_to_install(capsys, tmp_path, digits_run,
@@ -184,6 +237,17 @@ def test_inception_fid_hands_torch_fidelity_a_folder_of_rgb_pngs(capsys, tmp_pat
     assert seen == {"n": 12, "mode": "RGB", "input2": str(tmp_path / "real"), "fid": True}
     assert json.loads((digits_run / "eval.json").read_text())["inception_fid"] == 12.5
     assert "Inception FID" in capsys.readouterr().out
+    # a digits run's near copies are measured by eval, in the classifier's space
+    assert not {"copy_share", "pixel_copy_share"} & set(json.loads(
+        (digits_run / "eval.json").read_text()))
+    # an image run no classifier knows: the same samples' near copies too, and their picture
+    run = _rgb_run(tmp_path)
+    assert main(["eval", str(run), "--inception-ref", str(tmp_path / "real"), "--samples", "40",
+                 "--device", "cpu"]) == 0
+    result = json.loads((run / "eval.json").read_text())
+    assert result["inception_fid"] == 12.5 and seen["n"] == 40
+    assert result["pixel_nn_ratio"] > 1 and result["pixel_copy_share"] == 0
+    assert (run / "eval_nearest.png").is_file()
 
 
 @pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs CUDA")

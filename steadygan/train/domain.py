@@ -16,6 +16,8 @@ from torch import nn
 
 from steadygan.config import MIXTURE_SOURCES, TrainConfig
 from steadygan.train.digits_check import DigitsCheck, check_digits
+from steadygan.train import streams
+from steadygan.train.streams import stream_seed
 
 
 def memory_format(cfg: TrainConfig) -> torch.memory_format:
@@ -71,7 +73,7 @@ class ImageDomain:
         stretch of z onto it."""
         from steadygan.models.generate import walk_latents
 
-        z = walk_latents(WALKS, WALKS, self.cfg.model.z_dim, self.cfg.train.seed + 54321)
+        z = walk_latents(WALKS, WALKS, self.cfg.model.z_dim, stream_seed(self.cfg, streams.WALKS))
         self.save_samples(self.generate(G, z.to(device)), path, nrow=WALKS)
 
     def live_eval(self, device: torch.device, real: torch.Tensor) -> LiveEval | None:

@@ -38,6 +38,8 @@ from steadygan.train.domain import domain_for, memory_format
 from steadygan.train.rundir import RunDir
 from steadygan.train.graphed import make_step_runner, use_cuda_graph
 from steadygan.train.step import STAT_NAMES, GanState, train_step
+from steadygan.train import streams
+from steadygan.train.streams import stream_seed
 from steadygan.train.timing import LoopTimer
 
 N_FIXED_SAMPLES = 64
@@ -173,7 +175,7 @@ class StopOnSignal:
 def fixed_latents(cfg: TrainConfig, device: torch.device) -> torch.Tensor:
     """The latents of every sample grid (or scatter plot), so a person sees the same z evolve."""
     n = N_FIXED_POINTS if cfg.data.name in MIXTURE_SOURCES else N_FIXED_SAMPLES
-    gen = torch.Generator().manual_seed(cfg.train.seed + 12345)
+    gen = torch.Generator().manual_seed(stream_seed(cfg, streams.FIXED_SAMPLES))
     return torch.randn(n, cfg.model.z_dim, generator=gen).to(device)
 
 
