@@ -15,9 +15,11 @@ from typing import Any
 
 from steadygan.config import tomllib
 from steadygan.health.diagnosis import Diagnosis
+from steadygan.jsonl import Record, read_jsonl
 
-Record = dict[str, Any]
 _STEP_PNG = re.compile(r"step_(\d+)\.png$")
+
+
 @dataclass
 class RunData:
     path: Path
@@ -77,26 +79,6 @@ def _read_config(run: RunData) -> None:
         run.config = tomllib.loads(run.config_text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         run.notes.append(f"config.toml is unreadable ({exc})")
-
-
-def read_jsonl(path: Path) -> tuple[list[Record], list[int], int]:
-    """The JSON objects of a JSON-lines file, the (1-based) numbers of the lines it skipped,
-    and the number of lines."""
-    records, bad = [], []
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    for line_no, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)  # reads NaN / Infinity, as a failing run writes them
-        except json.JSONDecodeError:
-            bad.append(line_no)
-            continue
-        if isinstance(value, dict):
-            records.append(value)
-        else:
-            bad.append(line_no)
-    return records, bad, len(lines)
 
 
 def _skipped_note(name: str, bad: list[int], n_lines: int) -> str:

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from steadygan.atomic import atomic_write_text
 from steadygan.config import ConfigError, TrainConfig, dump_toml, load_config
+from steadygan.jsonl import read_jsonl
 
 
 class RunDir:
@@ -118,15 +119,10 @@ class RunDir:
             sink(record)
 
     def read_metrics(self) -> list[dict[str, Any]]:
+        """Its records; lines a kill cut short or damage made unreadable are skipped."""
         if not self.metrics_path.exists():
             return []
-        records = []
-        for line in self.metrics_path.read_text(encoding="utf-8").splitlines():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line cut short by a kill
-        return records
+        return read_jsonl(self.metrics_path)[0]
 
     def truncate_metrics(self, step: int) -> None:
         """Drop records written after the checkpoint we resume from: they will be rewritten."""

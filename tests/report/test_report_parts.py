@@ -5,7 +5,8 @@ import pytest
 
 from steadygan.report.diagnoses import verdict
 from steadygan.health.diagnosis import Diagnosis
-from steadygan.report.rundata import load_run, read_jsonl
+from steadygan.jsonl import read_jsonl
+from steadygan.report.rundata import load_run
 from steadygan.report.runpage import pick_evenly
 from steadygan.report.summary import best_live, fmt, live_text
 

@@ -141,6 +141,20 @@ def test_resume_refuses_a_different_model(tiny_cfg):
                                        f"data.dir={tiny_cfg.run.out}/nowhere"]), resume=True)
 
 
+def test_damaged_metrics_lines_do_not_stop_a_resume_or_a_diagnosis(tiny_cfg, capsys):
+    """Bytes that are not UTF-8, a value that is not a record and a line cut short: skipped."""
+    from steadygan.cli import main
+
+    run = train(tiny_cfg.with_overrides(["train.steps=8"])).run_dir
+    with (run / "metrics.jsonl").open("ab") as f:
+        f.write(b'\xff\xfe{"step": 1}\n[1, 2]\n{"kind": "train", "st')
+    assert main(["diagnose", str(run)]) == 0
+    assert main(["train", "--resume", str(run), "--steps", "12", "--no-progress"]) == 0
+    assert "verdict:" in capsys.readouterr().out
+    steps = [r["step"] for r in _train_records(run)]  # the damage is gone with the resume
+    assert steps == sorted(steps) and steps[-1] == 12
+
+
 def test_batch_larger_than_the_dataset_is_refused(tiny_cfg, tmp_path):
     folder = tmp_path / "few"
     folder.mkdir()
