@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="latent walks instead of independent samples: N // STEPS rows, each "
                          "STEPS images along the great circle between two random latents")
 
-    ev = sub.add_parser("eval", help="domain metrics (FID, KID, precision/recall, classes) of a run",
+    ev = sub.add_parser("eval", help="domain metrics (FID, KID, precision/recall, classes) and "
+                                     "near copies of a run",
                         description="Measure a run's generator (or the images in --npz) against "
                                     "the MNIST test set in the feature space of steadygan's own "
                                     "MNIST classifier, and how near its samples come to the "
