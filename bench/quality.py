@@ -44,7 +44,6 @@ from steadygan.train.device import resolve_device  # noqa: E402
 from steadygan.train.loop import train  # noqa: E402
 from steadygan.train.rundir import RunDir  # noqa: E402
 from steadygan.train import streams  # noqa: E402
-from steadygan.train.streams import stream_seed  # noqa: E402
 
 
 def reached(record: dict[str, Any], target: float) -> bool:
@@ -77,8 +76,9 @@ def reference_time(cfg: TrainConfig, device: torch.device, target: float, max_st
                    deadline: float | None = None) -> dict[str, Any]:
     """Like steadygan_time, for the plain loop; it stops missed after `deadline` seconds."""
     fid = LiveFid(str(device))
+    seed = streams.seed_for(cfg, streams.LIVE_EVAL)  # the live evaluation's latents
     z = torch.randn(cfg.run.eval_samples, cfg.model.z_dim,
-                    generator=torch.Generator().manual_seed(stream_seed(cfg, streams.LIVE_EVAL))).to(device)
+                    generator=torch.Generator().manual_seed(seed)).to(device)
     best, evaluating = float("inf"), 0.0
     start = time.time()
     for step, G in enumerate(reference_steps(cfg, device), start=1):

@@ -371,6 +371,7 @@ def _eval(args: argparse.Namespace) -> int:
     if bool(args.run) == bool(args.npz):
         raise ConfigError("eval: give either a run directory or --npz FILE")
     _check_samples(args.samples)
+
     def announce(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 

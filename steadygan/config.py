@@ -111,6 +111,9 @@ class TrainSection:
     r1_gamma: float = 0.0
     n_critic: int = 1  # D steps per G step
     d_batches: str = "separate"  # separate | mixed (real and fake in one D batch)
+    # differentiable augmentation of all D sees, real and fake, in both steps: none, or a comma
+    # list of color, translation, cutout (steadygan.train.augment); for folders of few images
+    augment: str = "none"
     # learning rates rise linearly over the first N steps (the mixtures' 500: with beta1 0.9 at
     # lr 1e-3 and above, their first few hundred steps decided the run; see MIXTURE_DEFAULTS)
     lr_warmup_steps: int = 0
@@ -441,6 +444,7 @@ def _check_train(cfg: TrainConfig) -> None:
     _require(t.r1_gamma >= 0.0, "train.r1_gamma", f"must be >= 0, got {t.r1_gamma}")
     _require(1 <= t.n_critic <= 20, "train.n_critic", f"must be in 1..20, got {t.n_critic}")
     _one_of(t.d_batches, ("separate", "mixed"), "train.d_batches")
+    _check_augment(cfg)
     _require(0.0 <= t.ema_decay < 1.0, "train.ema_decay", f"must be in [0, 1), got {t.ema_decay}")
     _require(t.lr_warmup_steps >= 0, "train.lr_warmup_steps",
              f"must be >= 0, got {t.lr_warmup_steps}")
@@ -450,6 +454,19 @@ def _check_train(cfg: TrainConfig) -> None:
     _one_of(t.cuda_graph, ("auto", "on", "off"), "train.cuda_graph")
     _one_of(t.memory_format, MEMORY_FORMATS, "train.memory_format")
     _require(t.cuda_streams in (1, 2), "train.cuda_streams", f"must be 1 or 2, got {t.cuda_streams}")
+
+
+def _check_augment(cfg: TrainConfig) -> None:
+    from steadygan.train.augment import AUGMENTS, parse_policy
+
+    names = parse_policy(cfg.train.augment)
+    unknown = [n for n in names if n not in AUGMENTS]
+    _require(not unknown, "train.augment", f"unknown augmentation {', '.join(map(repr, unknown))}"
+             f" (expected none or a comma list of {', '.join(AUGMENTS)})")
+    _require(len(set(names)) == len(names), "train.augment",
+             f"names an augmentation twice: {cfg.train.augment!r}")
+    _require(not names or cfg.data.name not in MIXTURE_SOURCES, "train.augment",
+             f"is for images; {cfg.data.name} trains 2-D points (use none)")
 
 
 def _check_labels(cfg: TrainConfig) -> None:

@@ -17,7 +17,6 @@ from steadygan.health.timeline import Timeline
 from steadygan.train.rundir import RunDir
 from steadygan.train.step import GanState
 from steadygan.train import streams
-from steadygan.train.streams import stream_seed
 
 N_DIVERSITY = 64  # samples in the diversity estimate: cheap, and stable enough for a trend
 
@@ -35,7 +34,7 @@ class HealthMonitor:
         if self.controller is not None:
             self.controller.apply(state.opt_g, state.opt_d)  # clamp into [lr_min, lr_max] now
             self.start_clamp = self.controller.start_clamp(cfg.train.lr_g, cfg.train.lr_d)
-        gen = torch.Generator().manual_seed(stream_seed(cfg, streams.DIVERSITY))
+        gen = torch.Generator().manual_seed(streams.seed_for(cfg, streams.DIVERSITY))
         pick = torch.randperm(len(data), generator=gen)[:N_DIVERSITY].to(data.device)
         self.real = data[pick].cpu().numpy()
         self.z = torch.randn(N_DIVERSITY, cfg.model.z_dim, generator=gen).to(state.device)

@@ -15,7 +15,6 @@ import torch
 from steadygan.config import TrainConfig
 from steadygan.train.domain import ImageDomain, LiveEval, PointDomain
 from steadygan.train import streams
-from steadygan.train.streams import stream_seed
 
 
 class BestTracker:
@@ -24,7 +23,7 @@ class BestTracker:
     def __init__(self, cfg: TrainConfig, domain: ImageDomain | PointDomain, evaluate: LiveEval,
                  device: torch.device) -> None:
         self.domain, self.evaluate_samples = domain, evaluate
-        gen = torch.Generator().manual_seed(stream_seed(cfg, streams.LIVE_EVAL))
+        gen = torch.Generator().manual_seed(streams.seed_for(cfg, streams.LIVE_EVAL))
         self.z = torch.randn(cfg.run.eval_samples, cfg.model.z_dim, generator=gen).to(device)
         self.best_score, self.best_step = math.inf, -1
 

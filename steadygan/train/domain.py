@@ -17,7 +17,6 @@ from torch import nn
 from steadygan.config import MIXTURE_SOURCES, TrainConfig
 from steadygan.train.digits_check import DigitsCheck, check_digits
 from steadygan.train import streams
-from steadygan.train.streams import stream_seed
 
 
 def memory_format(cfg: TrainConfig) -> torch.memory_format:
@@ -73,7 +72,8 @@ class ImageDomain:
         stretch of z onto it."""
         from steadygan.models.generate import walk_latents
 
-        z = walk_latents(WALKS, WALKS, self.cfg.model.z_dim, stream_seed(self.cfg, streams.WALKS))
+        seed = streams.seed_for(self.cfg, streams.WALKS)
+        z = walk_latents(WALKS, WALKS, self.cfg.model.z_dim, seed)
         self.save_samples(self.generate(G, z.to(device)), path, nrow=WALKS)
 
     def live_eval(self, device: torch.device, real: torch.Tensor) -> LiveEval | None:

@@ -39,7 +39,7 @@ from steadygan.train.rundir import RunDir
 from steadygan.train.graphed import make_step_runner, use_cuda_graph
 from steadygan.train.step import STAT_NAMES, GanState, train_step
 from steadygan.train import streams
-from steadygan.train.streams import stream_seed
+from steadygan.train.augment import make_augment
 from steadygan.train.timing import LoopTimer
 
 N_FIXED_SAMPLES = 64
@@ -90,6 +90,7 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0,
         torch.manual_seed(rank_seed(t.seed, rank))
     state = GanState(cfg, G, D, G_ema, opt_g, opt_d, noise, device,
                      autocast_dtype(t, device, cfg.data.name not in MIXTURE_SOURCES), graphed)
+    state.augment = make_augment(t.augment)
     if loss_scaling(t):
         state.scaler_d, state.scaler_g = (torch.amp.GradScaler(device.type) for _ in range(2))
     if device.type == "cuda" and t.cuda_streams == 2:  # D's real batch beside G's forward pass
@@ -175,7 +176,7 @@ class StopOnSignal:
 def fixed_latents(cfg: TrainConfig, device: torch.device) -> torch.Tensor:
     """The latents of every sample grid (or scatter plot), so a person sees the same z evolve."""
     n = N_FIXED_POINTS if cfg.data.name in MIXTURE_SOURCES else N_FIXED_SAMPLES
-    gen = torch.Generator().manual_seed(stream_seed(cfg, streams.FIXED_SAMPLES))
+    gen = torch.Generator().manual_seed(streams.seed_for(cfg, streams.FIXED_SAMPLES))
     return torch.randn(n, cfg.model.z_dim, generator=gen).to(device)
 
 

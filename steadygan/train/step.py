@@ -48,6 +48,8 @@ class GanState:
     # magnitude); None in fp32 and bf16, which need none
     scaler_d: torch.amp.GradScaler | None = None
     scaler_g: torch.amp.GradScaler | None = None
+    # train.augment: a differentiable change of every batch D judges (augment.py); None: none
+    augment: Callable[[torch.Tensor, torch.Generator | None], torch.Tensor] | None = None
     _side_queued: bool = field(default=False, init=False, repr=False)  # since the last join()
 
     def __post_init__(self) -> None:
@@ -90,6 +92,12 @@ class GanState:
         return torch.randn(batch, self.cfg.model.z_dim, generator=self.step_noise,
                            device=self.device)
 
+    def judge(self, images: torch.Tensor) -> torch.Tensor:
+        """D's logits for a batch, augmented first when the run augments."""
+        if self.augment is not None:
+            images = self.augment(images, self.step_noise)
+        return self.D_step(images)
+
 
 def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
     """n_critic D updates (one per real batch), then one G update. Returns STAT_NAMES values."""
@@ -106,7 +114,7 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
 
         # (1) D on the real batch (on CUDA with train.cuda_streams=2: beside G's forward pass)
         with s.beside(separate), s.autocast():
-            real_logits = s.D_step(real) if separate else None
+            real_logits = s.judge(real) if separate else None
         # The last fake batch is reused by the G step (as in pytorch-examples), so keep its graph.
         with s.autocast(), torch.set_grad_enabled(last):
             fake = s.G_step(z)
@@ -115,9 +123,9 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
         # (2) D on a separate fake batch
         with s.autocast():
             if separate:
-                fake_logits = s.D_step(fake.detach())
+                fake_logits = s.judge(fake.detach())
             else:
-                real_logits, fake_logits = s.D_step(torch.cat([real, fake.detach()])).split(batch)
+                real_logits, fake_logits = s.judge(torch.cat([real, fake.detach()])).split(batch)
         loss_d = (discriminator_loss(real_logits, real_t, t.loss)
                   + discriminator_loss(fake_logits, fake_t, t.loss))
         if t.r1_gamma > 0:
@@ -131,7 +139,7 @@ def train_step(s: GanState, real_batches: list[torch.Tensor]) -> torch.Tensor:
     s.opt_g.zero_grad(set_to_none=True)
     s.D.requires_grad_(False)  # gradients flow through D to G; D's own would be thrown away
     with s.autocast():
-        g_logits = s.D_step(fake)
+        g_logits = s.judge(fake)
     loss_g = generator_loss(g_logits, t.loss)
     backward(loss_g, s.scaler_g)
     s.D.requires_grad_(True)

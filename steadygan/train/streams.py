@@ -11,5 +11,5 @@ WALKS = 24680  # samples/walk.png's latent walks
 DIVERSITY = 777  # the health monitor's real images and latents for its diversity reads
 
 
-def stream_seed(cfg: TrainConfig, offset: int) -> int:
+def seed_for(cfg: TrainConfig, offset: int) -> int:
     return cfg.train.seed + offset

@@ -1,0 +1,112 @@
+"""Differentiable augmentation of D's inputs (train.augment)."""
+import math
+
+import pytest
+import torch
+
+from steadygan.config import ConfigError, TrainConfig
+from steadygan.train.augment import AUGMENTS, color, cutout, make_augment, translation
+from steadygan.train.checkpoint import load_checkpoint
+from steadygan.train.loop import train
+from steadygan.train.step import STAT_NAMES
+
+
+def _seeded(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.mark.parametrize("name", list(AUGMENTS))
+@pytest.mark.parametrize("channels", [1, 3])
+def test_each_augmentation_keeps_the_shape_and_passes_gradients(name, channels):
+    x = torch.rand(6, channels, 28, 28, requires_grad=True)
+    out = AUGMENTS[name](x, _seeded())
+    assert out.shape == x.shape and out.dtype == x.dtype
+    out.square().sum().backward()  # G learns through it: every image gets a gradient
+    assert (x.grad.flatten(1).abs().sum(1) > 0).all()
+    # seeded: the same draws again; and each image its own
+    again = [AUGMENTS[name](x.detach(), _seeded(3)) for _ in range(2)]
+    assert torch.equal(*again)
+    same_images = x.detach()[:1].expand(6, -1, -1, -1)
+    changed = AUGMENTS[name](same_images, _seeded())
+    assert not all(torch.equal(changed[0], changed[i]) for i in range(1, 6))
+    # channels_last in, channels_last out: D's convolutions run in the run's memory format
+    last = x.detach().contiguous(memory_format=torch.channels_last)
+    assert AUGMENTS[name](last, _seeded()).is_contiguous(memory_format=torch.channels_last)
+
+
+def test_translation_shifts_each_image_whole_and_zeroes_what_it_uncovers():
+    x = torch.rand(16, 2, 16, 16) + 1  # no zeros of its own
+    out = translation(x, _seeded())
+    pad = 2  # an eighth of 16
+    for image, moved in zip(x, out):
+        found = [(dy, dx) for dy in range(-pad, pad + 1) for dx in range(-pad, pad + 1)
+                 if torch.equal(moved, _shifted(image, dy, dx))]
+        assert len(found) == 1
+    assert (out == 0).any()  # some image moved
+
+
+def _shifted(image: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    out = torch.zeros_like(image)
+    h, w = image.shape[1:]
+    out[:, max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+        image[:, max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    return out
+
+
+def test_cutout_zeroes_one_square_of_half_the_size_in_each_image():
+    x = torch.rand(32, 3, 28, 28) + 1
+    out = cutout(x, _seeded())
+    zeroed = out == 0
+    assert (zeroed.all(1) == zeroed.any(1)).all()  # the same square in every channel
+    assert (zeroed[:, 0].flatten(1).sum(1) == 14 * 14).all()
+    rows, cols = zeroed[:, 0].any(2), zeroed[:, 0].any(1)
+    assert (rows.sum(1) == 14).all() and (cols.sum(1) == 14).all()  # a square, not scattered
+    assert torch.equal(out[~zeroed], x[~zeroed])
+
+
+def test_color_changes_each_grayscale_image_by_one_affine_map():
+    x = torch.rand(8, 1, 12, 12) * 2 - 1
+    out = color(x, _seeded())
+    for a, b in zip(x.flatten(1), out.flatten(1)):
+        fit = torch.linalg.lstsq(torch.stack([a, torch.ones_like(a)], 1), b[:, None]).solution
+        scale = fit[0, 0]
+        assert 0.5 <= scale < 1.5 and torch.allclose(a * scale + fit[1, 0], b, atol=1e-5)
+
+
+def test_policies_compose_and_none_is_no_augmentation():
+    assert make_augment("none") is None and make_augment("") is None
+    x = torch.rand(4, 1, 28, 28)
+    both = make_augment("translation,cutout")(x, _seeded())
+    g = _seeded()
+    assert torch.equal(both, cutout(translation(x, g), g))
+
+
+@pytest.mark.parametrize("value, message", [
+    ("flip", "unknown augmentation 'flip'"),
+    ("cutout,cutout", "names an augmentation twice"),
+])
+def test_bad_policies_name_the_setting(value, message):
+    with pytest.raises(ConfigError, match=f"train.augment: {message}"):
+        TrainConfig().with_overrides([f"train.augment={value}"]).validate()
+
+
+def test_mixtures_refuse_augmentation():
+    with pytest.raises(ConfigError, match="train.augment: is for images; ring8 trains 2-D points"):
+        TrainConfig.for_data("ring8").with_overrides(["train.augment=cutout"]).validate()
+
+
+def test_augmented_training_changes_the_run_and_resumes_exactly(tiny_cfg, tmp_path):
+    cfg = tiny_cfg.with_overrides(["train.augment=color,translation,cutout", "train.steps=12",
+                                   "train.r1_gamma=1.0"])  # R1's gradient through them too
+    straight = train(cfg.with_overrides([f"run.out={tmp_path / 'straight'}"]))
+    assert all(math.isfinite(straight.last_record[k]) for k in STAT_NAMES)
+    plain = train(cfg.with_overrides([f"run.out={tmp_path / 'plain'}", "train.augment=none"]))
+    assert straight.last_record["loss_d"] != plain.last_record["loss_d"]
+    split = cfg.with_overrides([f"run.out={tmp_path / 'split'}"])
+    train(split.with_overrides(["train.steps=6"]))
+    resumed_run = train(split, resume=True).run_dir
+    whole = load_checkpoint(straight.run_dir / "checkpoints" / "last.pt")
+    resumed = load_checkpoint(resumed_run / "checkpoints" / "last.pt")
+    for key in ("G", "D", "G_ema"):
+        for name, tensor in whole[key].items():
+            assert torch.equal(tensor, resumed[key][name]), f"{key}.{name} differs"
