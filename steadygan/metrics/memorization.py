@@ -59,7 +59,7 @@ def nearest(queries: np.ndarray, pool: np.ndarray, device: str = "cpu", chunk: i
         if skip is not None:
             distance[rows, torch.as_tensor(skip[start:start + chunk], device=device)] = torch.inf
         found, index = [], []
-        for _ in range(k):  # k passes of min: for k = 2, TOPK_NOTE
+        for _ in range(k):  # k passes of min, each masking what it found (k is 1 or 2 here)
             closest = distance.min(dim=1)
             found.append(closest.values.double().cpu())
             index.append(closest.indices.cpu())
