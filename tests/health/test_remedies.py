@@ -68,3 +68,13 @@ def test_more_or_less_of_a_setting_is_offered_only_in_its_direction():
     for beta1 in ("0", "0.5"):
         assert "train.beta1" not in _texts("oscillation",
                                            TrainConfig().with_overrides([f"train.beta1={beta1}"]))
+
+
+def test_augmentation_is_offered_to_folder_runs_that_do_not_augment(tmp_path):
+    folder = TrainConfig().with_overrides(["data.name=folder", f"data.dir={tmp_path}"])
+    for kind in ("d_overpowering", "mode_collapse"):
+        assert "train.augment=translation,cutout" in _texts(kind, folder)
+        assert "train.augment" not in _texts(kind, TrainConfig())  # 10,000 digits: not the cause
+        assert "train.augment" not in _texts(kind, folder.with_overrides(
+            ["train.augment=translation,cutout"]))
+    assert "train.augment" not in _texts("mode_collapse", TrainConfig.for_data("ring8"))
