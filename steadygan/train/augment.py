@@ -13,6 +13,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+# (images, the step's noise generator or None for the device's default) -> images
 Augment = Callable[[torch.Tensor, "torch.Generator | None"], torch.Tensor]
 
 
@@ -77,8 +78,7 @@ def parse_policy(policy: str) -> list[str]:
     return [name.strip() for name in policy.split(",")]
 
 
-def make_augment(policy: str) -> Callable[[torch.Tensor, torch.Generator | None], torch.Tensor] \
-        | None:
+def make_augment(policy: str) -> Augment | None:
     """The composed augmentation of a policy, or None for "none"."""
     names = parse_policy(policy)
     if not names:
