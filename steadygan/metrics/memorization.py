@@ -103,8 +103,10 @@ def memorization_within(generated: np.ndarray, training: np.ndarray, device: str
     training image stands out no more than a training image's nearest other one does; under 1:
     more, as it does for copies). copy_share: the samples whose ratio is under the training
     images' 1 % quantile. Plain nearest distances would not do here: with no held-out set to
-    compare, a blurred mean image lies nearer every training image than those lie to each other
-    (in high dimensions by up to a factor of the square root of 2) and would read as a copy."""
+    compare, a blurred image can lie nearer the training images than those lie to each other
+    (the mean of a few high-dimensional points lies nearer each of them than they lie to one
+    another, by up to a factor of the square root of 2) and would read as a copy: a 64-image
+    folder's own mean image did."""
     distinct, first = np.unique(training, axis=0, return_index=True)
     if len(distinct) < MIN_DISTINCT:
         raise MetricInputError(f"it needs at least {MIN_DISTINCT} distinct training images to "
