@@ -102,9 +102,13 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, checkpoint: str | Pa
     else:
         _announce_samples(generator, n, announce)
         result = _domain_metrics(generator, n, seed, data_dir, announce, near_copies, nearest_png)
-    result.update(step=generator.step, checkpoint=str(generator.path), ema=generator.uses_ema,
-                  seed=seed)
-    return result
+    return {**result, **_provenance(generator, seed)}
+
+
+def _provenance(generator: TrainedGenerator, seed: int) -> dict[str, Any]:
+    """Which weights, at which step, with which latents an evaluation measured."""
+    return {"step": generator.step, "checkpoint": str(generator.path),
+            "ema": generator.uses_ema, "seed": seed}
 
 
 def _announce_samples(generator: TrainedGenerator, n: int,
@@ -162,7 +166,7 @@ def save_closest_pairs(samples: np.ndarray, training: np.ndarray,
 
 def training_images(cfg: TrainConfig, data_dir: str | None = None,
                     announce: Callable[[str], None] | None = None) -> np.ndarray | None:
-    """The digits a run trained on, for the near-copy check: the bundled subset, its folder, or
+    """The images a run trained on, for the near-copy check: the bundled subset, its folder, or
     the MNIST training files (in the run's data.dir, else `data_dir`, else the usual places).
     None, said through `announce`, when they cannot be read here (a folder moved, no MNIST)."""
     from steadygan.data.errors import DataError
@@ -203,9 +207,7 @@ def evaluate_run_inception(run_dir: str | Path, reference_dir: str | Path, n: in
         except MetricInputError as exc:
             if announce is not None:
                 announce(f"no near-copy check: {exc}")
-    result.update(n=n, reference=str(reference_dir), step=generator.step,
-                  checkpoint=str(generator.path), ema=generator.uses_ema, seed=seed)
-    return result
+    return {**result, "n": n, "reference": str(reference_dir), **_provenance(generator, seed)}
 
 
 def evaluate_npz(path: str | Path, data_dir: str | None = None) -> dict[str, Any]:

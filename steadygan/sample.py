@@ -8,7 +8,6 @@ import torch
 from torch import nn
 
 from steadygan.config import ConfigError, TrainConfig
-from steadygan.models.generate import walk_latents
 from steadygan.train.checkpoint import checkpoint_config, load_checkpoint
 from steadygan.train.device import resolve_device
 from steadygan.train.domain import ImageDomain, PointDomain, domain_for
@@ -43,16 +42,13 @@ class TrainedGenerator:
         return self.domain.generate(self.G, z.to(self.device))
 
     def walks(self, walks: int, steps: int, seed: int = 0) -> np.ndarray:
-        """`walks` rows of `steps` images each, row by row: G along the great circle between two
-        latents drawn with `seed`. A smooth walk says G learned a continuous map of z; a row that
-        jumps between near-identical images says it collapsed parts of z onto a few outputs."""
+        """`walks` rows of `steps` images each (ImageDomain.walks)."""
         if isinstance(self.domain, PointDomain):
             raise ConfigError(f"{self.path}: latent walks are drawn for image runs; this one "
                               "makes 2-D points")
         if walks < 1 or steps < 2:
             raise ValueError(f"need walks >= 1 and steps >= 2, got {walks} and {steps}")
-        z = walk_latents(walks, steps, self.cfg.model.z_dim, seed)
-        return self.domain.generate(self.G, z.to(self.device))
+        return self.domain.walks(self.G, walks, steps, seed, self.device)
 
     def save_picture(self, samples: np.ndarray, path: str | Path, nrow: int | None = None) -> None:
         """A grid of images (`nrow` to a row; None: near square) or a scatter plot of points."""

@@ -23,6 +23,15 @@ TINY_SETTINGS = [
 ]
 
 
+def tiny_train_args(out, steps=4, *extra):
+    """`steadygan train` arguments for a tiny CPU run of `steps` steps into `out`."""
+    args = ["train", "--out", str(out), "--steps", str(steps), "--no-progress", *extra]
+    for s in TINY_SETTINGS:
+        if not s.startswith("train.steps"):
+            args += ["--set", s]
+    return args
+
+
 @pytest.fixture
 def tiny_cfg(tmp_path):
     """A seconds-long configuration on the bundled MNIST subset, writing to tmp_path/run."""

@@ -11,15 +11,9 @@ from PIL import Image
 from steadygan.cli import main
 from steadygan.config import TrainConfig, load_config
 
-from conftest import PROJECT_ROOT, TINY_SETTINGS
+from conftest import PROJECT_ROOT, tiny_train_args
 
 
-def _tiny_args(out, steps=4):
-    args = ["train", "--out", str(out), "--steps", str(steps), "--no-progress"]
-    for s in TINY_SETTINGS:
-        if not s.startswith("train.steps"):
-            args += ["--set", s]
-    return args
 
 
 def _one_line_error(capsys, argv, fragment):
@@ -33,7 +27,7 @@ def _one_line_error(capsys, argv, fragment):
 @pytest.fixture
 def trained_run(tmp_path):
     run = tmp_path / "run"
-    assert main(_tiny_args(run)) == 0
+    assert main(tiny_train_args(run)) == 0
     return run
 
 
@@ -91,7 +85,7 @@ def test_best_of_a_run_without_live_evaluation_says_why(capsys, trained_run):
 
 def test_a_kept_checkpoint_is_named_by_its_step_or_file_name(capsys, tmp_path):
     run = tmp_path / "kept"
-    assert main(_tiny_args(run, steps=12) + ["--set", "run.keep_checkpoints=true"]) == 0
+    assert main(tiny_train_args(run, steps=12) + ["--set", "run.keep_checkpoints=true"]) == 0
     capsys.readouterr()
     for name in ("6", "step_000012", "step_000006.pt"):  # checkpoint_every=6 in TINY_SETTINGS
         assert main(["sample", str(run), "--npz", str(tmp_path / f"{name}.npz"), "--n", "2",
@@ -119,7 +113,7 @@ def test_resume_extends_a_finished_run(capsys, trained_run):
 
 def test_train_ends_with_what_the_run_came_to(capsys, tmp_path):
     run = tmp_path / "run"
-    args = _tiny_args(run, steps=24) + ["--set", "run.eval_every=12", "--set",
+    args = tiny_train_args(run, steps=24) + ["--set", "run.eval_every=12", "--set",
                                         "run.eval_samples=500", "--set", "health.warmup_steps=0"]
     assert main(args) == 0
     out = capsys.readouterr().out

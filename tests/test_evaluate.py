@@ -11,16 +11,12 @@ from PIL import Image
 from steadygan.cli import main
 from steadygan.data.mnist import load_mnist
 
-from conftest import TINY_SETTINGS
+from conftest import tiny_train_args
 
 
 @pytest.fixture
 def digits_run(tmp_path):
-    args = ["train", "--out", str(tmp_path / "run"), "--steps", "4", "--no-progress"]
-    for s in TINY_SETTINGS:
-        if not s.startswith("train.steps"):
-            args += ["--set", s]
-    assert main(args) == 0
+    assert main(tiny_train_args(tmp_path / "run")) == 0
     return tmp_path / "run"
 
 
@@ -61,12 +57,8 @@ def test_eval_says_when_the_training_images_are_gone_and_measures_the_rest(capsy
     folder.mkdir()
     for i, image in enumerate(digits[:64, 0]):
         Image.fromarray(image).save(folder / f"{i}.png")
-    args = ["train", "--data", "folder", "--data-dir", str(folder), "--out", str(tmp_path / "run"),
-            "--steps", "4", "--no-progress"]
-    for s in TINY_SETTINGS:
-        if not s.startswith("train.steps"):
-            args += ["--set", s]
-    assert main(args) == 0
+    assert main(tiny_train_args(tmp_path / "run", 4, "--data", "folder",
+                                "--data-dir", str(folder))) == 0
     assert main(["eval", str(tmp_path / "run"), "--samples", "300", "--data-dir",
                  str(mnist_dir)]) == 0
     assert (tmp_path / "run" / "eval_nearest.png").is_file()
@@ -154,12 +146,8 @@ def test_eval_bad_input(capsys, tmp_path, digits_run):
 
 
 def _rgb_run(tmp_path, *extra):
-    args = ["train", "--out", str(tmp_path / "rgb"), "--steps", "2", "--no-progress",
-            "--image-size", "32", "--channels", "3", *extra]
-    for s in TINY_SETTINGS:
-        if not s.startswith("train.steps"):
-            args += ["--set", s]
-    assert main(args) == 0
+    assert main(tiny_train_args(tmp_path / "rgb", 2, "--image-size", "32", "--channels", "3",
+                                *extra)) == 0
     return tmp_path / "rgb"
 
 

@@ -58,14 +58,15 @@ def nearest(queries: np.ndarray, pool: np.ndarray, device: str = "cpu", chunk: i
         distance, rows = torch.cdist(q, pool_t), torch.arange(len(q), device=device)
         if skip is not None:
             distance[rows, torch.as_tensor(skip[start:start + chunk], device=device)] = torch.inf
-        found, index = [], []
-        for _ in range(k):  # k passes of min, each masking what it found (k is 1 or 2 here)
+        values, positions = [], []
+        for rank in range(k):  # k passes of min, each masking what it found (k is 1 or 2 here)
             closest = distance.min(dim=1)
-            found.append(closest.values.double().cpu())
-            index.append(closest.indices.cpu())
-            distance[rows, closest.indices] = torch.inf
-        distances.append(torch.stack(found, 1))
-        indices.append(torch.stack(index, 1))
+            values.append(closest.values.double().cpu())
+            positions.append(closest.indices.cpu())
+            if rank < k - 1:
+                distance[rows, closest.indices] = torch.inf
+        distances.append(torch.stack(values, 1))
+        indices.append(torch.stack(positions, 1))
     found, index = torch.cat(distances).numpy(), torch.cat(indices).numpy()
     return (found[:, 0], index[:, 0]) if k == 1 else (found, index)
 

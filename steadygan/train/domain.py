@@ -66,15 +66,20 @@ class ImageDomain:
 
         save_grid(samples, path, nrow)
 
-    def save_walks(self, G: nn.Module, path: Path, device: torch.device) -> None:
-        """WALKS latent walks of WALKS steps each, one to a row, from latents fixed by the seed.
-        Smooth rows: G maps z continuously; one image repeated along a row: G collapsed that
-        stretch of z onto it."""
+    def walks(self, G: nn.Module, walks: int, steps: int, seed: int,
+              device: torch.device) -> np.ndarray:
+        """`walks` rows of `steps` images, row by row: G along the great circle between two
+        latents drawn with `seed`. Smooth rows: G maps z continuously; one image repeated along
+        a row: G collapsed that stretch of z onto it."""
         from steadygan.models.generate import walk_latents
 
-        seed = streams.seed_for(self.cfg, streams.WALKS)
-        z = walk_latents(WALKS, WALKS, self.cfg.model.z_dim, seed)
-        self.save_samples(self.generate(G, z.to(device)), path, nrow=WALKS)
+        z = walk_latents(walks, steps, self.cfg.model.z_dim, seed)
+        return self.generate(G, z.to(device))
+
+    def save_walks(self, G: nn.Module, path: Path, device: torch.device) -> None:
+        """WALKS latent walks of WALKS steps each, one to a row, from latents fixed by the seed."""
+        images = self.walks(G, WALKS, WALKS, streams.seed_for(self.cfg, streams.WALKS), device)
+        self.save_samples(images, path, nrow=WALKS)
 
     def live_eval(self, device: torch.device, real: torch.Tensor) -> LiveEval | None:
         """Domain FID against the shipped MNIST statistics for 28x28 grayscale digits (`real`:
