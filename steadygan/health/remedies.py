@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass
 
-from steadygan.config import TrainConfig
+from steadygan.config import FOLDER_AUGMENT, TrainConfig
 
 # `section.key>=value`: the remedy is at least this much, so a run already past it has it
 _DIRECTIONS = {">=": operator.lt, "<=": operator.gt}
@@ -61,10 +61,11 @@ R1 = Remedy("an R1 penalty on D (train.r1_gamma=1)", sets=("train.r1_gamma>=1",)
 EMA = Remedy("an EMA of G's weights (train.ema=true)", sets=("train.ema=true",))
 LOWER_BOTH = Remedy("lower both learning rates (halve train.lr_g and train.lr_d)")
 # a folder of a few hundred images: D learns them by heart, then G collapses (32x32, 200 digits:
-# from step 5,250 without it, healthy to 8,000 with it; README, "Small folders")
-AUGMENT = Remedy("if the folder holds few images (hundreds), augment what D sees "
-                 "(train.augment=translation,cutout)",
-                 sets=("train.augment=translation,cutout",), when=("data.name=folder",))
+# from step 5,250 without it, healthy to 8,000 with it; README, "Small folders"). The folder
+# default since 2026-11-29; offered to folder runs that turned it off.
+AUGMENT = Remedy("if the folder holds few images (hundreds), augment what D sees as it overfits "
+                 "(train.augment=translation,cutout with train.augment_target=0.8, the folder "
+                 "default)", sets=tuple(FOLDER_AUGMENT), when=("data.name=folder", "train.augment=none"))
 
 REMEDIES: dict[str, tuple[Remedy, ...]] = {
     "d_overpowering": (

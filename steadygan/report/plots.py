@@ -125,6 +125,13 @@ def plot_accuracy(run: RunData) -> Plot:
     ax.plot(steps, 0.5 * (real + fake), color="black", linewidth=1.0, alpha=0.6,
             label="D acc. (mean)")
     ax.axhline(0.5, color="gray", linestyle="--", linewidth=1.0, label="0.5 (balanced)")
+    if any("augment_p" in r for r in run.train):  # adaptive augmentation follows D on real
+        steps, p = _series(run.train, "augment_p")
+        ax.plot(steps, p, color="tab:brown", linewidth=1.4, linestyle=":",
+                label="augmentation p")
+        caption += (" Dotted brown: the probability p of each augmentation, which rises while "
+                    f"D's accuracy on real images is above {run.setting('train', 'augment_target')}"
+                    " (train.augment_target).")
     ax.set_ylim(-0.03, 1.03)
     _finish(ax, "accuracy (share of batch, 0-1)", "D and G accuracy")
     return Plot("D and G accuracy", _png(fig), caption)

@@ -18,7 +18,7 @@ TRAIN_TAGS = {
     "d_acc_real": "accuracy/d_real", "d_acc_fake": "accuracy/d_fake", "g_acc": "accuracy/g",
     "d_real": "d_output/real", "d_fake": "d_output/fake",
     "grad_norm_d": "grad_norm/d", "grad_norm_g": "grad_norm/g",
-    "lr_g": "lr/g", "lr_d": "lr/d", "img_per_s": "speed/img_per_s",
+    "lr_g": "lr/g", "lr_d": "lr/d", "img_per_s": "speed/img_per_s", "augment_p": "augment/p",
 }
 _NOT_SCALARS = {"kind", "step", "time", "best_step"}
 

@@ -5,6 +5,12 @@ changes and G learns the images, not the changes.
 On a small folder (a few hundred images) D memorises the real images within a few hundred steps
 and G collapses (BENCHMARKS.md); augmenting D's inputs is the standard remedy for limited data.
 The draws come from the step's noise generator, so a resumed run draws the same ones.
+
+Adaptive (train.augment_target > 0, after stylegan2-ada, Karras et al. 2020): each augmentation
+changes an image with probability p, and p follows D's overfitting. At every statistics read p
+moves one step up while D calls more than the target share of its (augmented) real images real,
+one step down otherwise: on a folder D learns by heart, p rises until D no longer tells its real
+images apart, and where D does not overfit p stays near 0 and nothing is augmented.
 """
 from __future__ import annotations
 
@@ -78,8 +84,10 @@ def parse_policy(policy: str) -> list[str]:
     return [name.strip() for name in policy.split(",")]
 
 
-def make_augment(policy: str) -> Augment | None:
-    """The composed augmentation of a policy, or None for "none"."""
+def make_augment(policy: str, probability: torch.Tensor | None = None) -> Augment | None:
+    """The composed augmentation of a policy, or None for "none". With `probability` (a scalar
+    tensor on the device, read at each call, so that a CUDA graph replays it with its new value)
+    each augmentation changes each image with that probability; without it, every image."""
     names = parse_policy(policy)
     if not names:
         return None
@@ -87,6 +95,23 @@ def make_augment(policy: str) -> Augment | None:
 
     def augment(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         for step in steps:
-            x = step(x, generator)
+            changed = step(x, generator)
+            if probability is None:
+                x = changed
+            else:  # drawn whatever p is, so that the random streams do not depend on it
+                chosen = _uniform(x, generator) < probability.to(x.dtype)
+                x = torch.where(chosen, changed, x)
         return x
     return augment
+
+
+def adapted_probability(p: float, d_acc_real: float, target: float, images: int,
+                        speed: int) -> float:
+    """p after a statistics read that saw D call `d_acc_real` of its real images real, over
+    `images` real images: up by images / speed when D is above the target, down as much when
+    below (stylegan2-ada's sign rule; its r_t = E[sign D(x)] is 2 d_acc_real - 1, so its target
+    0.6 is 0.8 here), kept in [0, 1]."""
+    if d_acc_real != d_acc_real:  # NaN: a diverging window says nothing about overfitting
+        return p
+    step = images / speed
+    return min(1.0, max(0.0, p + (step if d_acc_real > target else -step)))

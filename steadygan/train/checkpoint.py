@@ -45,6 +45,8 @@ def state_dict(s: GanState, step: int) -> dict[str, Any]:
         "rng": rng_state(s),
         "scalers": ({"d": s.scaler_d.state_dict(), "g": s.scaler_g.state_dict()}
                     if s.scaler_d is not None else None),  # fp16's pair, or neither
+        # adaptive augmentation's probability (train.augment_target > 0), or None
+        "augment_p": s.augment_p.item() if s.augment_p is not None else None,
     }
 
 
@@ -124,6 +126,8 @@ def restore(s: GanState, ckpt: dict[str, Any]) -> int:
     if scalers and s.scaler_d is not None:
         s.scaler_d.load_state_dict(scalers["d"])
         s.scaler_g.load_state_dict(scalers["g"])
+    if s.augment_p is not None:  # a run that did not adapt before starts from 0
+        s.augment_p.fill_(ckpt.get("augment_p") or 0.0)
     rng = ckpt["rng"]
     if rng is not None:
         torch.set_rng_state(rng["torch"])

@@ -100,7 +100,7 @@ class GraphedStepRunner(StepRunner):
             slot.copy_(idx)
         self._decay.fill_(ema_decay_at(step, self.state.cfg.train.ema_decay))
         self._graph.replay()
-        self.window.count += 1
+        self.window.count_step()
 
     def invalidate(self) -> None:
         self._graph = None

@@ -39,7 +39,7 @@ from steadygan.train.rundir import RunDir
 from steadygan.train.graphed import make_step_runner, use_cuda_graph
 from steadygan.train.step import STAT_NAMES, GanState, train_step
 from steadygan.train import streams
-from steadygan.train.augment import make_augment
+from steadygan.train.augment import adapted_probability, make_augment
 from steadygan.train.timing import LoopTimer
 
 N_FIXED_SAMPLES = 64
@@ -90,7 +90,9 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0,
         torch.manual_seed(rank_seed(t.seed, rank))
     state = GanState(cfg, G, D, G_ema, opt_g, opt_d, noise, device,
                      autocast_dtype(t, device, cfg.data.name not in MIXTURE_SOURCES), graphed)
-    state.augment = make_augment(t.augment)
+    if t.augment_target > 0:  # adaptive: from p = 0, moved at the statistics reads
+        state.augment_p = torch.zeros((), device=device)
+    state.augment = make_augment(t.augment, state.augment_p)
     if loss_scaling(t):
         state.scaler_d, state.scaler_g = (torch.amp.GradScaler(device.type) for _ in range(2))
     if device.type == "cuda" and t.cuda_streams == 2:  # D's real batch beside G's forward pass
@@ -125,28 +127,48 @@ class BatchOrder:
 
 
 class StatsWindow:
-    """Sums step statistics on the device; `mean()` is the only host read (every K steps)."""
+    """Sums step statistics on the device; the reads are the only host syncs (every K steps).
 
-    def __init__(self, device: torch.device) -> None:
-        self.sum = torch.zeros(len(STAT_NAMES), device=device)
+    Row 0 is the logging window, emptied at every read. Row 1 holds the same sums since the
+    last read on the run.log_every cadence: adaptive augmentation moves p by it, so that a run
+    stopped between two such reads (at its end, or by Ctrl-C) and resumed adapts exactly as one
+    that ran straight on."""
+
+    def __init__(self, device: torch.device | str) -> None:
+        self.sum = torch.zeros(2, len(STAT_NAMES), device=device)
         self.count = 0
+        self.cadence_count = 0
 
     def add(self, stats: torch.Tensor) -> None:
-        self.sum += stats
+        self.sum += stats  # into both rows
+        self.count_step()
+
+    def count_step(self) -> None:
         self.count += 1
+        self.cadence_count += 1
 
     def state_dict(self) -> dict[str, Any]:
-        return {"sum": self.sum.cpu(), "count": self.count}
+        return {"sum": self.sum.cpu(), "count": self.count, "cadence_count": self.cadence_count}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.sum.copy_(state["sum"])
+        saved = state["sum"]
+        self.sum.copy_(saved if saved.dim() == 2 else saved.expand_as(self.sum))  # one row: older
         self.count = int(state["count"])
+        self.cadence_count = int(state.get("cadence_count", self.count))
 
     def mean(self) -> dict[str, float]:
-        values = (self.sum / max(self.count, 1)).tolist()
-        self.sum.zero_()
+        """The logging window's means; it starts afresh."""
+        values = (self.sum[0] / max(self.count, 1)).tolist()
+        self.sum[0].zero_()
         self.count = 0
         return dict(zip(STAT_NAMES, values))
+
+    def cadence_mean(self) -> tuple[dict[str, float], int]:
+        """The means since the last read on the cadence, and their steps; they start afresh."""
+        values, steps = (self.sum[1] / max(self.cadence_count, 1)).tolist(), self.cadence_count
+        self.sum[1].zero_()
+        self.cadence_count = 0
+        return dict(zip(STAT_NAMES, values)), steps
 
 
 class StopOnSignal:
@@ -360,6 +382,10 @@ def _log_statistics(window: StatsWindow, step: int, order: BatchOrder, state: Ga
     (the controller's learning rates and betas) every process then takes."""
     ranks.average_(window.sum)
     record = _record(window, step, order, state, seconds, images)
+    if state.augment_p is not None:
+        record["augment_p"] = state.augment_p.item()  # the p these steps ran with
+    if step % state.cfg.run.log_every == 0:
+        _adapt_augmentation(window, state, ranks.world)
     if ranks.writer:
         record.update(health.sample_statistics())  # diversity and motion of G's samples
         run.append_metrics(record)
@@ -371,6 +397,18 @@ def _log_statistics(window: StatsWindow, step: int, order: BatchOrder, state: Ga
             bar.write(f"steadygan: {diagnosis.line()}")
     ranks.share_optimizer_settings(state.opt_g, state.opt_d)
     return record
+
+
+def _adapt_augmentation(window: StatsWindow, state: GanState, world: int) -> None:
+    """At a read on the run.log_every cadence: adaptive augmentation's p moves by what D did
+    since the last one (every process alike: the sums are the global batch's)."""
+    since, steps = window.cadence_mean()
+    if state.augment_p is None:
+        return
+    t = state.cfg.train
+    images = steps * t.batch_size * t.n_critic * world  # real images D saw
+    state.augment_p.fill_(adapted_probability(state.augment_p.item(), since["d_acc_real"],
+                                              t.augment_target, images, t.augment_speed))
 
 
 def _tensorboard(run: RunDir) -> Any:
@@ -472,6 +510,8 @@ def _postfix(record: dict[str, Any], health: HealthMonitor) -> str:
     d_acc = 0.5 * (record["d_acc_real"] + record["d_acc_fake"])
     text = (f"D-acc {d_acc:.2f} G-acc {record['g_acc']:.2f} "
             f"loss D {record['loss_d']:.3f} G {record['loss_g']:.3f}")
+    if "augment_p" in record:
+        text += f" aug-p {record['augment_p']:.2f}"
     latest = health.timeline.diagnoses[-1] if health.timeline.diagnoses else None
     if latest is not None and latest.step_end == record["step"]:
         text += f" | {latest.kind} ({latest.severity})"

@@ -50,6 +50,9 @@ class GanState:
     scaler_g: torch.amp.GradScaler | None = None
     # train.augment: a differentiable change of every batch D judges (augment.py); None: none
     augment: Callable[[torch.Tensor, torch.Generator | None], torch.Tensor] | None = None
+    # train.augment_target > 0: the probability each augmentation applies (a scalar on the
+    # device, which `augment` reads); set between steps, at the statistics reads
+    augment_p: torch.Tensor | None = None
     _side_queued: bool = field(default=False, init=False, repr=False)  # since the last join()
 
     def __post_init__(self) -> None:

@@ -71,10 +71,14 @@ def test_more_or_less_of_a_setting_is_offered_only_in_its_direction():
 
 
 def test_augmentation_is_offered_to_folder_runs_that_do_not_augment(tmp_path):
-    folder = TrainConfig().with_overrides(["data.name=folder", f"data.dir={tmp_path}"])
+    folder = TrainConfig.for_data("folder").with_overrides([f"data.dir={tmp_path}"])
+    assert folder.train.augment == "translation,cutout" and folder.train.augment_target == 0.8
+    turned_off = folder.with_overrides(["train.augment=none", "train.augment_target=0"])
     for kind in ("d_overpowering", "mode_collapse"):
-        assert "train.augment=translation,cutout" in _texts(kind, folder)
+        assert "train.augment=translation,cutout with train.augment_target=0.8" in \
+            _texts(kind, turned_off)
         assert "train.augment" not in _texts(kind, TrainConfig())  # 10,000 digits: not the cause
-        assert "train.augment" not in _texts(kind, folder.with_overrides(
-            ["train.augment=translation,cutout"]))
+        assert "train.augment" not in _texts(kind, folder)  # the folder default: it has it
+        assert "train.augment" not in _texts(kind, turned_off.with_overrides(
+            ["train.augment=translation,cutout"]))  # augmenting always: more would not help
     assert "train.augment" not in _texts("mode_collapse", TrainConfig.for_data("ring8"))

@@ -92,3 +92,18 @@ def test_a_stacked_mnist_run_s_live_evaluation_reads_as_modes_and_kl(tmp_path):
     assert best["step"] == 1000 and live_text(best, "modes") == "801 modes, KL 0.62 (step 1000)"
     plot = plot_live_eval(RunData(tmp_path, evals=evals))
     assert "KL of the mode histogram to uniform" in plot.caption and len(plot.png) > 1000
+
+
+def test_the_accuracy_plot_draws_adaptive_augmentation_s_p_when_the_run_logs_it(tmp_path):
+    pytest.importorskip("matplotlib")
+    from steadygan.report.plots import plot_accuracy
+    from steadygan.report.rundata import RunData
+
+    train = [{"step": s, "d_acc_real": 0.85, "d_acc_fake": 0.8, "g_acc": 0.2} for s in (50, 100)]
+    plain = plot_accuracy(RunData(tmp_path, train=train))
+    assert "augmentation" not in plain.caption
+    adapted = [{**r, "augment_p": p} for r, p in zip(train, (0.0, 0.016))]
+    config = {"train": {"augment_target": 0.8}}
+    plot = plot_accuracy(RunData(tmp_path, train=adapted, config=config))
+    assert "probability p of each augmentation" in plot.caption and "above 0.8" in plot.caption
+    assert plot.png != plain.png

@@ -11,7 +11,7 @@ from steadygan.report.tensorboard import TRAIN_TAGS, TensorBoardLogger
 TRAIN = {"kind": "train", "step": 8, "epoch": 0.1, "loss_d": 1.25, "loss_g": math.nan,
          "d_real": 0.7, "d_fake": 0.3, "d_acc_real": 0.8, "d_acc_fake": 0.6, "g_acc": 0.1,
          "grad_norm_d": 3.0, "grad_norm_g": 9.0, "lr_g": 2e-4, "lr_d": 1e-4, "img_per_s": 512.5,
-         "time": 1.8e9}
+         "augment_p": 0.016, "time": 1.8e9}
 
 
 def _events(log_dir):

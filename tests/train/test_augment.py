@@ -1,11 +1,13 @@
 """Differentiable augmentation of D's inputs (train.augment)."""
+import json
 import math
 
 import pytest
 import torch
 
 from steadygan.config import ConfigError, TrainConfig
-from steadygan.train.augment import AUGMENTS, color, cutout, make_augment, translation
+from steadygan.train.augment import (AUGMENTS, adapted_probability, color, cutout,
+                                     make_augment, translation)
 from steadygan.train.checkpoint import load_checkpoint
 from steadygan.train.loop import train
 from steadygan.train.step import STAT_NAMES
@@ -81,6 +83,34 @@ def test_policies_compose_and_none_is_no_augmentation():
     assert torch.equal(both, cutout(translation(x, g), g))
 
 
+def test_with_a_probability_each_augmentation_changes_that_share_of_the_images():
+    x = torch.rand(2000, 1, 16, 16) + 1  # no zeros of its own: cutout's zeros mark a change
+    p = torch.tensor(0.0)
+    augment = make_augment("cutout", p)
+    assert torch.equal(augment(x, _seeded()), x)
+    p.fill_(1.0)  # the tensor is read at each call, as a CUDA graph's replay reads it
+    assert (augment(x, _seeded()) == 0).flatten(1).any(1).all()
+    p.fill_(0.3)
+    out = augment(x, _seeded())
+    changed = (out == 0).flatten(1).any(1)
+    assert 0.26 < changed.float().mean() < 0.34
+    assert torch.equal(out[~changed], x[~changed])
+    # each augmentation draws on its own: with two, about 0.3 x 0.3 of the images get both
+    both = make_augment("translation,cutout", p)(x, _seeded())
+    shifted = (both[:, :, :, 0] == 0).flatten(1).all(1) | (both[:, :, :, -1] == 0).flatten(1).all(1)
+    assert 0.15 < shifted.float().mean() < 0.30  # shifted sideways: p x 4/5 of them
+    last = x[:8].contiguous(memory_format=torch.channels_last)
+    assert augment(last, _seeded()).is_contiguous(memory_format=torch.channels_last)
+
+
+def test_the_probability_follows_d_s_accuracy_on_real_images_in_steps_of_images_over_speed():
+    assert adapted_probability(0.0, 0.9, 0.8, 800, 50_000) == pytest.approx(0.016)
+    assert adapted_probability(0.5, 0.7, 0.8, 800, 50_000) == pytest.approx(0.484)
+    assert adapted_probability(0.0, 0.7, 0.8, 800, 50_000) == 0.0  # never below 0
+    assert adapted_probability(0.99, 0.95, 0.8, 800, 50_000) == 1.0  # nor above 1
+    assert adapted_probability(0.3, math.nan, 0.8, 800, 50_000) == 0.3  # a diverging window
+
+
 @pytest.mark.parametrize("value, message", [
     ("flip", "unknown augmentation 'flip'"),
     ("cutout,cutout", "names an augmentation twice"),
@@ -88,6 +118,17 @@ def test_policies_compose_and_none_is_no_augmentation():
 def test_bad_policies_name_the_setting(value, message):
     with pytest.raises(ConfigError, match=f"train.augment: {message}"):
         TrainConfig().with_overrides([f"train.augment={value}"]).validate()
+
+
+@pytest.mark.parametrize("settings, message", [
+    (["train.augment=cutout", "train.augment_target=0.4"], "train.augment_target: must be 0"),
+    (["train.augment=cutout", "train.augment_target=1.0"], "train.augment_target: must be 0"),
+    (["train.augment_target=0.8"], "train.augment_target: adapts how often train.augment"),
+    (["train.augment=cutout", "train.augment_speed=0"], "train.augment_speed: must be >= 1"),
+])
+def test_bad_adaptive_settings_name_the_setting(settings, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig().with_overrides(settings).validate()
 
 
 def test_mixtures_refuse_augmentation():
@@ -108,5 +149,31 @@ def test_augmented_training_changes_the_run_and_resumes_exactly(tiny_cfg, tmp_pa
     whole = load_checkpoint(straight.run_dir / "checkpoints" / "last.pt")
     resumed = load_checkpoint(resumed_run / "checkpoints" / "last.pt")
     for key in ("G", "D", "G_ema"):
+        for name, tensor in whole[key].items():
+            assert torch.equal(tensor, resumed[key][name]), f"{key}.{name} differs"
+
+
+def test_adaptive_augmentation_moves_p_at_each_read_and_resumes_exactly(tiny_cfg, tmp_path):
+    # speed 64: each read (4 steps of 16 real images) moves p by 1
+    cfg = tiny_cfg.with_overrides(["train.augment=translation,cutout", "train.steps=12",
+                                   "train.augment_target=0.55", "train.augment_speed=128"])
+    straight = train(cfg.with_overrides([f"run.out={tmp_path / 'straight'}"]))
+    records = [r for r in straight.run_dir.joinpath("metrics.jsonl").read_text().splitlines()
+               if '"kind": "train"' in r]
+    reads = [json.loads(r) for r in records]
+    assert reads[0]["augment_p"] == 0.0  # it starts without augmenting
+    for before, after in zip(reads, reads[1:]):  # up by 64 / 128 when D is above the target
+        step = 0.5 if before["d_acc_real"] > 0.55 else -0.5
+        assert after["augment_p"] == min(1.0, max(0.0, before["augment_p"] + step))
+    assert {r["augment_p"] for r in reads} != {0.0}  # it moved in this run
+    whole = load_checkpoint(straight.run_dir / "checkpoints" / "last.pt")
+    last = reads[-1]
+    assert whole["augment_p"] == min(1.0, max(0.0, last["augment_p"]
+                                              + (0.5 if last["d_acc_real"] > 0.55 else -0.5)))
+    split = cfg.with_overrides([f"run.out={tmp_path / 'split'}"])
+    train(split.with_overrides(["train.steps=6"]))  # stops between two reads
+    resumed = load_checkpoint(train(split, resume=True).run_dir / "checkpoints" / "last.pt")
+    assert resumed["augment_p"] == whole["augment_p"]
+    for key in ("G", "D"):
         for name, tensor in whole[key].items():
             assert torch.equal(tensor, resumed[key][name]), f"{key}.{name} differs"

@@ -72,6 +72,8 @@ loop.BestTracker.create = lambda *a, **k: evaluations.append(rank) or create(*a,
 
 code = main(sys.argv[1:])
 weights = [p.detach() for m in (states[0].G, states[0].D) for p in m.parameters()]
+if states[0].augment_p is not None:  # adaptive augmentation: every rank must keep the same p
+    weights.append(states[0].augment_p.reshape(1))
 torch.save(weights, os.path.join(os.path.dirname(__file__), f"weights_rank{rank}.pt"))
 if rank > 0:
     print(f"rank {rank} writes in the run directory: {writes}")
@@ -216,9 +218,11 @@ def test_a_tiny_image_run_where_rank_0_s_controller_sets_every_rank_s_optimizers
     run = tmp_path / "digits"
     settings = [s for s in TINY_SETTINGS if not s.startswith(("train.steps", "run.progress"))]
     args = ["--out", str(run), "--steps", "8", "--no-progress"]
-    # D's accuracy starts near 0.5, under the band: rank 0's controller acts at every read
+    # D's accuracy starts near 0.5, under the band: rank 0's controller acts at every read;
+    # adaptive augmentation moves p by 4 steps x 2 x 16 images / 256 = 0.5 at each read
     for s in settings + ["run.log_every=4", "run.checkpoint_every=4", "balance.mode=auto",
-                         "balance.band_low=0.7"]:
+                         "balance.band_low=0.7", "train.augment=translation,cutout",
+                         "train.augment_target=0.51", "train.augment_speed=256"]:
         args += ["--set", s]
     proc = _train(tmp_path, *args, script=True)
     _assert_checked(proc, tmp_path)
@@ -226,6 +230,10 @@ def test_a_tiny_image_run_where_rank_0_s_controller_sets_every_rank_s_optimizers
     records = _metrics(run)
     assert [r["step"] for r in records if r["kind"] == "train"] == [4, 8]
     assert [r["kind"] for r in records].count("balance") >= 1
+    first = next(r for r in records if r["kind"] == "train")
+    assert first["augment_p"] == 0.0
+    ckpt_p = 0.5 if first["d_acc_real"] > 0.51 else 0.0
+    assert [r["augment_p"] for r in records if r["kind"] == "train"] == [0.0, ckpt_p]
     ckpt = load_checkpoint(run / "checkpoints" / "last.pt")
     assert ckpt["step"] == 8 and len(ckpt["ranks"]) == 2
     assert (run / "samples" / "final.png").is_file()

@@ -134,6 +134,27 @@ def test_a_second_stream_computes_what_one_stream_computes(kind, data, monkeypat
 
 
 @cuda
+def test_graph_replays_read_adaptive_augmentation_s_p_as_the_reads_move_it(monkeypatch):
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)
+    cfg = TrainConfig.for_data("bundled").with_overrides([
+        "train.device=cuda", "train.lr_warmup_steps=0", "train.cudnn_benchmark=false",
+        "train.batch_size=32", "train.augment=color,translation,cutout",
+        "train.augment_target=0.8"])
+    runs = []
+    for kind in (StepRunner, GraphedStepRunner):  # one after the other: see the warm-up test
+        runner = _runner(kind, cfg)
+        for step in range(12):
+            runner.state.augment_p.fill_(0.0 if step < 6 else 0.5)  # recorded at 0, replayed at 0.5
+            runner.run(step)
+        runs.append(runner)
+    torch.cuda.synchronize()
+    eager, graphed = runs
+    assert graphed.graph_captures == 1
+    for a, b in zip(_params(eager), _params(graphed)):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
+
+
+@cuda
 def test_a_learning_rate_warm_up_runs_eagerly_and_the_graph_takes_over_after_it():
     # one runner after the other: both draw z and label noise from the default CUDA generator,
     # which _runner seeds alike (interleaved, each would get the other's next numbers)
