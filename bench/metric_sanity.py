@@ -16,7 +16,9 @@ import time
 
 import numpy as np
 import torch
+from PIL import Image
 
+from steadygan.data.folder import resize_center_crop
 from steadygan.data.mnist import load_mnist
 from steadygan.data.stacked import make_stacked_mnist
 from steadygan.data.toy2d import mixture_modes, mixture_std, sample_mixture
@@ -45,6 +47,10 @@ def main() -> None:
 
     digit_sets = {
         "10,000 real training images": train_x[:10_000],
+        # what a folder of 28x28 digits trained at --image-size 32 / 64 is, measured at 28 again
+        **{f"the same, made {side} pixels (as a folder's are), measured at 28":
+           np.stack([np.asarray(resize_center_crop(Image.fromarray(a), side))
+                     for a in train_x[:10_000]]) for side in (32, 64)},
         "2,000 images of the digit 1": train_x[train_y == 1][:2000],
         "10,000 uniform-noise images": rng.integers(0, 256, (10_000, 28, 28), dtype=np.uint8),
     }

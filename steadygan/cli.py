@@ -87,12 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
                                     "the MNIST test set in the feature space of steadygan's own "
                                     "MNIST classifier, and how near its samples come to the "
                                     "training images (in pixel space for images no classifier "
-                                    "here knows: RGB folders, other sizes); writes "
+                                    "here knows: RGB folders, grayscale non-digits); writes "
                                     "RUN/eval.json (or --out) and RUN/eval_nearest.png.")
     ev.add_argument("run", metavar="RUN", nargs="?", help="run directory")
     ev.add_argument("--npz", metavar="FILE",
                     help="evaluate the first array of FILE instead: digits (N x 28 x 28 "
-                         "uint8) or Stacked MNIST (N x 3 x 28 x 28 uint8)")
+                         "uint8; 32 or 64 pixels are measured at 28) or Stacked MNIST "
+                         "(N x 3 x 28 x 28 uint8)")
     ev.add_argument("--samples", type=int,
                     help="images to generate (default 10000; 26000 for Stacked MNIST)")
     ev.add_argument("--checkpoint", metavar="PT",
@@ -426,7 +427,7 @@ def _sweep(args: argparse.Namespace) -> int:
     print(best_trials_text(results))
     print(f"{len(results)} trials, {wins} succeeded; wrote {out / 'results.csv'}{heatmap}")
     trained = [r for r in results if not r.get("diverged")]  # a diverged trial is not evaluated
-    if trained and headline_metric(trained) is None:  # other images, or 28x28 non-digits
+    if trained and headline_metric(trained) is None:  # other images, or grayscale non-digits
         print(f"no domain metric for these {base.data.image_size}x{base.data.image_size}x"
               f"{base.data.channels} images: a trial succeeded when it trained to the end without "
               "a failure diagnosis (its verdict and diagnoses are in results.csv)")

@@ -71,14 +71,14 @@ class DataSection:
     def instrument(self) -> str | None:
         """Which domain metric measures what this data trains: "mixture" (the modes of a 2-D
         mixture), "stacked" (the 1000 modes of 28x28 Stacked MNIST), "digits" (domain FID and
-        classes of 28x28 grayscale images; a folder's must also pass the digits check) or None
-        (other images: no instrument without a download)."""
+        classes of grayscale images, 32 and 64 pixels measured at 28; a folder's must also pass
+        the digits check) or None (other images: no instrument without a download)."""
         if self.name in MIXTURE_SOURCES:
             return "mixture"
         shape = (self.image_size, self.channels)
         if self.name == "stacked-mnist":
             return "stacked" if shape == (28, 3) else None
-        return "digits" if shape == (28, 1) else None
+        return "digits" if self.channels == 1 else None
 
 
 @dataclass
@@ -199,7 +199,7 @@ class RunSection:
     keep_checkpoints: bool = False  # keep checkpoints/step_*.pt beside last.pt
     tensorboard: bool = False  # also write scalars and sample grids to RUN/tb (optional extra)
     report_every: int = 0  # rewrite RUN/report.html every K steps while training; 0 = off
-    eval_every: int = 500  # live domain FID (28x28 digits) and best.pt; 0 turns it off
+    eval_every: int = 500  # live domain FID (grayscale digits) and best.pt; 0 turns it off
     eval_samples: int = 2000
     progress: bool = True
 

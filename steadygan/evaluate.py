@@ -39,17 +39,17 @@ _ROWS = (("inception_fid", "Inception FID", "{:.3f}"), ("modes_covered", "modes 
 
 def has_domain_metrics(cfg: TrainConfig) -> bool:
     """Whether `evaluate_run` can measure what this configuration trains: 2-D mixtures, Stacked
-    MNIST and 28x28 grayscale digits (other images have no instrument without a download)."""
+    MNIST and grayscale digits (other images have no instrument without a download)."""
     return cfg.data.instrument() is not None
 
 
 def why_no_domain_metrics(run_dir: str | Path, cfg: TrainConfig) -> str | None:
     """Why `evaluate_run` cannot measure this run, or None: images of another kind, or a folder
-    whose training found its 28x28 images are not MNIST digits (measuring them would only give
+    whose training found its grayscale images are not MNIST digits (measuring them would only give
     their distance to MNIST)."""
     data = cfg.data
     if not has_domain_metrics(cfg):
-        return (f"domain metrics need 28x28 grayscale digits, 28x28 Stacked MNIST or 2-D "
+        return (f"domain metrics need grayscale digits, 28x28 Stacked MNIST or 2-D "
                 f"mixtures; this run makes {data.image_size}x{data.image_size}x{data.channels} "
                 "images")
     check = DigitsCheck.found_in(RunDir(run_dir).read_metrics())
@@ -211,8 +211,8 @@ def evaluate_run_inception(run_dir: str | Path, reference_dir: str | Path, n: in
 
 
 def evaluate_npz(path: str | Path, data_dir: str | None = None) -> dict[str, Any]:
-    """Metrics of the first array in an .npz file: digits (N x 28 x 28 or N x 1 x 28 x 28 uint8)
-    or Stacked MNIST (N x 3 x 28 x 28 uint8, modes of 1000)."""
+    """Metrics of the first array in an .npz file: digits (N x 28 x 28 or N x 1 x 28 x 28 uint8;
+    32 or 64 pixels measured at 28) or Stacked MNIST (N x 3 x 28 x 28 uint8, modes of 1000)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")

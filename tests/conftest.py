@@ -24,12 +24,13 @@ TINY_SETTINGS = [
 
 
 def tiny_train_args(out, steps=4, *extra):
-    """`steadygan train` arguments for a tiny CPU run of `steps` steps into `out`."""
-    args = ["train", "--out", str(out), "--steps", str(steps), "--no-progress", *extra]
+    """`steadygan train` arguments for a tiny CPU run of `steps` steps into `out`; `extra` last,
+    so that its --set overrides the tiny settings'."""
+    args = ["train", "--out", str(out), "--steps", str(steps), "--no-progress"]
     for s in TINY_SETTINGS:
         if not s.startswith("train.steps"):
             args += ["--set", s]
-    return args
+    return args + list(extra)
 
 
 @pytest.fixture

@@ -84,7 +84,8 @@ def test_total_steps_from_epochs():
 
 @pytest.mark.parametrize("settings, instrument", [
     ([], "digits"), (["data.name=mnist"], "digits"), (["data.name=folder", "data.dir=x"], "digits"),
-    (["data.image_size=32"], None), (["data.channels=3"], None),
+    (["data.image_size=32"], "digits"), (["data.channels=3"], None),
+    (["data.name=folder", "data.dir=x", "data.image_size=64"], "digits"),
     (["data.name=folder", "data.dir=x", "data.image_size=64", "data.channels=3"], None),
     (["data.name=stacked-mnist", "data.channels=3"], "stacked"),
     (["data.name=stacked-mnist", "data.channels=3", "data.image_size=32"], None),

@@ -76,6 +76,25 @@ def test_eval_says_when_the_training_images_are_gone_and_measures_the_rest(capsy
     assert "fid" in result and "copy_share" not in result
 
 
+def test_a_run_of_32_pixel_digits_is_measured_at_28_live_and_by_eval(capsys, tmp_path,
+                                                                       mnist_dir):
+    run = tmp_path / "run32"
+    assert main(tiny_train_args(run, 4, "--image-size", "32", "--set", "run.eval_every=4",
+                                "--set", "run.eval_samples=500")) == 0
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    live = [r for r in records if r["kind"] == "eval"]
+    assert [r["step"] for r in live] == [4] and live[0]["fid_live"] > 50  # four steps: blobs
+    assert (run / "checkpoints" / "best.pt").is_file()
+    capsys.readouterr()
+    assert main(["eval", str(run), "--samples", "500", "--data-dir", str(mnist_dir)]) == 0
+    printed = capsys.readouterr()
+    assert "domain FID" in printed.out and "in pixel space" not in printed.err  # not the fallback
+    result = json.loads((run / "eval.json").read_text())
+    assert result["fid"] > 50 and 0.9 < result["nn_ratio"] < 1.1 and result["copy_share"] < 0.01
+    grid = np.asarray(Image.open(run / "eval_nearest.png"))  # drawn at the run's own size
+    assert grid.shape == (2 * 34 + 2, 8 * 34 + 2)
+
+
 def test_eval_of_real_digits_from_an_npz(capsys, tmp_path, mnist_dir):
     images, _ = load_mnist(mnist_dir, "train")
     np.savez(tmp_path / "real.npz", images[:2000, None])

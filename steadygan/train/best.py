@@ -31,7 +31,7 @@ class BestTracker:
     def create(cls, cfg: TrainConfig, domain: ImageDomain | PointDomain, device: torch.device,
                real: torch.Tensor) -> "BestTracker | None":
         """None when run.eval_every is 0 or the data have no live evaluation (`real`: the
-        training data, which decide it for a folder of 28x28 images)."""
+        training data, which decide it for a folder of grayscale images)."""
         evaluate = domain.live_eval(device, real) if cfg.run.eval_every > 0 else None
         return cls(cfg, domain, evaluate, device) if evaluate is not None else None
 

@@ -1,4 +1,4 @@
-"""Whether a folder of 28x28 grayscale images holds MNIST digits, and what later tools learn of it.
+"""Whether a folder of grayscale images holds MNIST digits, and what later tools learn of it.
 
 Such a folder gets the digits' live evaluation only when its own images score as MNIST digits:
 2,000 of the bundled subset 0.6, 500 of them 1.7; MNIST without its 1s and 7s 13.5, only 1s 146,
@@ -28,7 +28,7 @@ class DigitsCheck:
         """True or False; None when there were too few images to tell."""
         return None if self.own_fid is None else self.own_fid <= DIGITS_FID_MAX
 
-    def finding(self, images: str = "its 28x28 images") -> str:
+    def finding(self, images: str = "its grayscale images") -> str:
         """What the check found, in words."""
         if self.own_fid is None:
             return (f"{self.n_images} images are too few to tell whether they are MNIST digits "
@@ -43,7 +43,7 @@ class DigitsCheck:
 
     @classmethod
     def found_in(cls, records: Iterable[dict[str, Any]]) -> DigitsCheck | None:
-        """The check a run's metrics records hold, or None (no folder of 28x28 images)."""
+        """The check a run's metrics records hold, or None (no folder of grayscale images)."""
         for r in records:
             if r.get("kind") == RECORD_KIND:
                 fid = r.get("own_fid")

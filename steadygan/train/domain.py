@@ -35,7 +35,7 @@ class ImageDomain:
     def __init__(self, cfg: TrainConfig) -> None:
         self.cfg = cfg
         self.memory_format = memory_format(cfg)
-        self.digits_check: DigitsCheck | None = None  # a folder of 28x28 grayscale images
+        self.digits_check: DigitsCheck | None = None  # a folder of grayscale images
 
     def load(self) -> torch.Tensor:
         """uint8 (N, C, H, W): 4x smaller on the device than float; converted per batch."""
@@ -82,7 +82,7 @@ class ImageDomain:
         self.save_samples(images, path, nrow=WALKS)
 
     def live_eval(self, device: torch.device, real: torch.Tensor) -> LiveEval | None:
-        """Domain FID against the shipped MNIST statistics for 28x28 grayscale digits (`real`:
+        """Domain FID against the shipped MNIST statistics for grayscale digits (`real`:
         the training images; a folder's must score as MNIST digits themselves), modes of 1000
         for Stacked MNIST, None for other images."""
         instrument = self.cfg.data.instrument()

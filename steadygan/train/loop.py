@@ -239,7 +239,7 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
     # know whether it does, since a best.pt checkpoint gathers their random streams.
     best = BestTracker.create(cfg, domain, device, data) if writer else None
     evaluating = ranks.from_writer(lambda: best is not None)
-    check = domain.digits_check  # a folder of 28x28 images: the live evaluation's condition
+    check = domain.digits_check  # a grayscale folder: the live evaluation's condition
     if check is not None and not check.digits and writer:
         print(f"steadygan: data.dir: {check.finding()}: no live evaluation, no best.pt",
               file=sys.stderr)

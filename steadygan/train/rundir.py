@@ -4,7 +4,7 @@
     metrics.jsonl            one record every run.log_every steps
     samples/step_NNNNNN.png  grids from a fixed latent batch; samples/final.png at the end
     checkpoints/last.pt      latest checkpoint (+ step_NNNNNN.pt when kept)
-    checkpoints/best.pt      the checkpoint with the lowest live FID (28x28 digits)
+    checkpoints/best.pt      the checkpoint with the lowest live FID (digits)
     diagnoses.jsonl          what the failure-mode detectors found, with evidence and remedies
 """
 from __future__ import annotations

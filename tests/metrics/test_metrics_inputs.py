@@ -10,13 +10,26 @@ def test_accepts_both_layouts_and_returns_n_28_28():
     assert validate_images(a[:, None]).shape == (3, 28, 28)
 
 
+@pytest.mark.parametrize("side", [32, 64])
+def test_digits_of_32_and_64_pixels_are_measured_at_28(side):
+    big = np.zeros((2, 1, side, side), np.uint8)
+    big[0, 0, side // 4: 3 * side // 4, side // 4: 3 * side // 4] = 255  # a square half the size
+    small = validate_images(big)
+    assert small.shape == (2, 28, 28) and small.dtype == np.uint8
+    assert (small[1] == 0).all()
+    inside = small[0, 10:18, 10:18]  # the middle of the square, away from the filter's ringing
+    assert (inside >= 250).all() and small[0, :4].max() <= 2 and 60 < small[0].mean() < 68
+
+
 @pytest.mark.parametrize(
     "images, fragment",
     [
         (np.zeros((2, 28, 28), np.float32), "expected dtype uint8 (0..255), got float32"),
         (np.zeros((2, 28, 28), np.int64), "got int64"),
         (np.zeros((2, 3, 28, 28), np.uint8), "expected 1 channel (grayscale), got 3"),
-        (np.zeros((2, 32, 32), np.uint8), "expected 28x28 images, got 32x32"),
+        (np.zeros((2, 48, 48), np.uint8), "expected 28x28 images (or 32x32 / 64x64, measured at "
+                                          "28x28), got 48x48"),
+        (np.zeros((2, 32, 28), np.uint8), "got 32x28"),
         (np.zeros((28, 28), np.uint8), "expected shape (N, 28, 28) or (N, 1, 28, 28)"),
         (np.zeros((0, 28, 28), np.uint8), "no images (N == 0)"),
         ([[0]], "expected a numpy uint8 array, got list"),

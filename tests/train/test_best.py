@@ -36,7 +36,8 @@ def test_live_fid_is_logged_and_best_pt_holds_the_lowest(tiny_cfg):
 
 
 def test_live_eval_is_skipped_for_non_digit_data(tiny_cfg):
-    cfg = tiny_cfg.with_overrides(["run.eval_every=2", "data.image_size=32", "train.steps=4"])
+    cfg = tiny_cfg.with_overrides(["run.eval_every=2", "data.image_size=32", "data.channels=3",
+                                   "train.steps=4"])
     run = train(cfg).run_dir
     assert _records(run, "eval") == [] and not (run / "checkpoints" / "best.pt").exists()
 
@@ -64,7 +65,7 @@ def test_a_folder_of_28x28_images_gets_the_digits_live_eval_only_if_they_are_dig
                                          f"run.out={tmp_path / 'b'}"])).run_dir
     assert _records(run, "eval") == [] and not (run / "checkpoints" / "best.pt").exists()
     err = capsys.readouterr().err
-    assert re.search(r"data.dir: its 28x28 images are not MNIST digits \(their own domain FID "
+    assert re.search(r"data.dir: its grayscale images are not MNIST digits \(their own domain FID "
                      r"is \d+\.\d, MNIST's under 5\): no live evaluation, no best.pt", err), err
     # the run directory keeps what the check found: eval refuses to measure them against MNIST
     [checked] = _records(run, "data")
