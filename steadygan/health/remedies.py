@@ -65,7 +65,8 @@ LOWER_BOTH = Remedy("lower both learning rates (halve train.lr_g and train.lr_d)
 # default since 2026-11-29; offered to folder runs that turned it off.
 AUGMENT = Remedy("if the folder holds few images (hundreds), augment what D sees as it overfits "
                  "(train.augment=translation,cutout with train.augment_target=0.8, the folder "
-                 "default)", sets=tuple(FOLDER_AUGMENT), when=("data.name=folder", "train.augment=none"))
+                 "default)", sets=tuple(FOLDER_AUGMENT),
+                 when=("data.name=folder", "train.augment=none"))
 
 REMEDIES: dict[str, tuple[Remedy, ...]] = {
     "d_overpowering": (

@@ -14,7 +14,7 @@ from PIL import Image
 
 from steadygan.config import ConfigError
 from steadygan.train.checkpoint import CheckpointError, load_checkpoint
-from steadygan.train.loop import train
+from steadygan.train.loop import StatsWindow, train
 from steadygan.train.step import STAT_NAMES
 
 from conftest import PROJECT_ROOT, TINY_SETTINGS
@@ -123,6 +123,22 @@ def test_trains_on_a_folder_of_rgb_images_at_64px(tiny_cfg, tmp_path):
                                    "data.channels=3", "train.steps=3", "run.log_every=1"])
     run = train(cfg).run_dir
     assert Image.open(run / "samples" / "final.png").mode == "RGB"
+
+
+def test_the_statistics_window_s_cadence_row_outlives_reads_off_the_cadence():
+    window = StatsWindow("cpu")
+    for value in (1.0, 2.0, 3.0):
+        window.add(torch.full((len(STAT_NAMES),), value))
+        if value == 2.0:
+            assert window.mean()["loss_d"] == 1.5  # a read off the cadence (the run's end)
+    assert window.mean()["loss_d"] == 3.0
+    since, steps = window.cadence_mean()
+    assert since["loss_d"] == 2.0 and steps == 3
+    assert window.cadence_mean()[1] == 0 and window.count == 0
+    # a checkpoint from before the cadence row (one row of sums) resumes into both rows
+    older = StatsWindow("cpu")
+    older.load_state_dict({"sum": torch.arange(len(STAT_NAMES), dtype=torch.float), "count": 2})
+    assert older.cadence_count == 2 and torch.equal(older.sum[0], older.sum[1])
 
 
 def test_a_run_directory_is_never_overwritten(tiny_cfg):
