@@ -92,8 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("run", metavar="RUN", nargs="?", help="run directory")
     ev.add_argument("--npz", metavar="FILE",
                     help="evaluate the first array of FILE instead: digits (N x 28 x 28 "
-                         "uint8; 32 or 64 pixels are measured at 28) or Stacked MNIST "
-                         "(N x 3 x 28 x 28 uint8)")
+                         "uint8) or Stacked MNIST (N x 3 x 28 x 28 uint8); 32 or 64 pixels "
+                         "are measured at 28")
     ev.add_argument("--samples", type=int,
                     help="images to generate (default 10000; 26000 for Stacked MNIST)")
     ev.add_argument("--checkpoint", metavar="PT",

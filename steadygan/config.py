@@ -70,14 +70,13 @@ class DataSection:
 
     def instrument(self) -> str | None:
         """Which domain metric measures what this data trains: "mixture" (the modes of a 2-D
-        mixture), "stacked" (the 1000 modes of 28x28 Stacked MNIST), "digits" (domain FID and
-        classes of grayscale images, 32 and 64 pixels measured at 28; a folder's must also pass
-        the digits check) or None (other images: no instrument without a download)."""
+        mixture), "stacked" (the 1000 modes of Stacked MNIST), "digits" (domain FID and classes
+        of grayscale images; a folder's must also pass the digits check) or None (other images:
+        no instrument without a download). 32 and 64 pixels are measured at 28."""
         if self.name in MIXTURE_SOURCES:
             return "mixture"
-        shape = (self.image_size, self.channels)
         if self.name == "stacked-mnist":
-            return "stacked" if shape == (28, 3) else None
+            return "stacked" if self.channels == 3 else None
         return "digits" if self.channels == 1 else None
 
 

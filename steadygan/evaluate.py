@@ -49,7 +49,7 @@ def why_no_domain_metrics(run_dir: str | Path, cfg: TrainConfig) -> str | None:
     their distance to MNIST)."""
     data = cfg.data
     if not has_domain_metrics(cfg):
-        return (f"domain metrics need grayscale digits, 28x28 Stacked MNIST or 2-D "
+        return (f"domain metrics need grayscale digits, Stacked MNIST or 2-D "
                 f"mixtures; this run makes {data.image_size}x{data.image_size}x{data.channels} "
                 "images")
     check = DigitsCheck.found_in(RunDir(run_dir).read_metrics())
@@ -212,7 +212,8 @@ def evaluate_run_inception(run_dir: str | Path, reference_dir: str | Path, n: in
 
 def evaluate_npz(path: str | Path, data_dir: str | None = None) -> dict[str, Any]:
     """Metrics of the first array in an .npz file: digits (N x 28 x 28 or N x 1 x 28 x 28 uint8;
-    32 or 64 pixels measured at 28) or Stacked MNIST (N x 3 x 28 x 28 uint8, modes of 1000)."""
+    32 or 64 pixels measured at 28) or Stacked MNIST (N x 3 x 28 x 28 uint8, modes of 1000; the
+    same sizes)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")

@@ -88,7 +88,7 @@ def test_total_steps_from_epochs():
     (["data.name=folder", "data.dir=x", "data.image_size=64"], "digits"),
     (["data.name=folder", "data.dir=x", "data.image_size=64", "data.channels=3"], None),
     (["data.name=stacked-mnist", "data.channels=3"], "stacked"),
-    (["data.name=stacked-mnist", "data.channels=3", "data.image_size=32"], None),
+    (["data.name=stacked-mnist", "data.channels=3", "data.image_size=32"], "stacked"),
     (["data.name=ring8"], "mixture"), (["data.name=grid25", "data.image_size=64"], "mixture")])
 def test_the_instrument_that_measures_a_run_follows_its_data_and_shape(settings, instrument):
     assert TrainConfig().with_overrides(settings).data.instrument() == instrument

@@ -156,7 +156,7 @@ def test_eval_bad_input(capsys, tmp_path, digits_run):
     _one_line(capsys, ["eval", "--npz", str(tmp_path / "float.npz")], "uint8")
     np.savez(tmp_path / "two.npz", np.zeros((100, 2, 28, 28), np.uint8))
     _one_line(capsys, ["eval", "--npz", str(tmp_path / "two.npz")], "channel")
-    np.savez(tmp_path / "rgb.npz", np.zeros((100, 3, 32, 32), np.uint8))
+    np.savez(tmp_path / "rgb.npz", np.zeros((100, 3, 48, 48), np.uint8))
     _one_line(capsys, ["eval", "--npz", str(tmp_path / "rgb.npz")], "(N, 3, 28, 28)")
     _one_line(capsys, ["eval", str(tmp_path / "norun")], "run directory not found")
     _one_line(capsys, ["eval", str(digits_run), "--checkpoint", "best"],

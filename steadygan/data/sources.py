@@ -16,7 +16,7 @@ from steadygan.data.stacked import load_stacked_mnist
 DATASETS = ("bundled", "mnist", "folder", "stacked-mnist")
 
 
-def _mnist_to_nchw(images: np.ndarray, image_size: int, channels: int) -> np.ndarray:
+def mnist_to_nchw(images: np.ndarray, image_size: int, channels: int) -> np.ndarray:
     """(N, 28, 28) -> (N, channels, image_size, image_size); RGB just repeats the gray plane."""
     if image_size != images.shape[-1]:
         resized = np.empty((len(images), image_size, image_size), dtype=np.uint8)
@@ -60,10 +60,10 @@ def load_dataset(
             raise DataError(f"data.channels: stacked-mnist has 3 channels, got {channels}")
         stacked, modes = load_stacked_mnist(data_dir)
         # Resize each channel as a gray MNIST digit, then regroup into RGB.
-        planes = _mnist_to_nchw(stacked.reshape(-1, *stacked.shape[2:]), image_size, 1)
+        planes = mnist_to_nchw(stacked.reshape(-1, *stacked.shape[2:]), image_size, 1)
         return planes.reshape(len(stacked), 3, image_size, image_size), modes
     images, labels = load_bundled_mnist() if name == "bundled" else load_mnist(data_dir, "train")
-    return _mnist_to_nchw(images, image_size, channels), labels
+    return mnist_to_nchw(images, image_size, channels), labels
 
 
 def to_unit_range(images_uint8: np.ndarray) -> torch.Tensor:

@@ -1,9 +1,11 @@
 """Validation shared by every metric: images are uint8 0..255, one channel, 28x28.
 
 Digits of 32 or 64 pixels (a DCGAN trained at those sizes) are measured at 28x28: resized down
-with Lanczos' filter, real MNIST digits made 32 or 64 pixels (as a folder's are) and brought back
-score a domain FID of 0.59 and 0.58 against the test set, where the same 10,000 digits unresized
-score 0.20 (bilinear: 3.2; 2026-11-29); a trained DCGAN scores 20 to 30.
+with Lanczos' filter, real MNIST digits made 32 or 64 pixels as a folder's are (bicubic) and
+brought back score a domain FID of 0.59 and 0.58 against the test set, where the same 10,000
+digits unresized score 0.20 (down with a bilinear filter: 3.2; 2026-11-29). Made 32 or 64 pixels
+as --data mnist / bundled make them (bilinear, blurrier), 1.8: the floor of such runs. A trained
+DCGAN scores 20 to 30.
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ import torch
 from steadygan.data.stacked import NUM_MODES
 from steadygan.metrics.classes import kl_to_uniform, share_list
 from steadygan.metrics.classifier import embed, load_classifier
-from steadygan.metrics.inputs import IMAGE_SIZE, MetricInputError, require_some, require_uint8
+from steadygan.metrics.inputs import (IMAGE_SIZE, RESIZED_SIZES, MetricInputError, require_some,
+                                      require_uint8)
 
 STACKED_EVAL_SIZE = 26_000
 # Samples per classifier call: bounds the float64 feature matrix embed returns.
@@ -29,13 +30,15 @@ _CHUNK = 5_000
 
 
 def validate_stacked(images: object, name: str = "images") -> np.ndarray:
-    """Return images as uint8 (N, 3, 28, 28) with N >= 1, or raise MetricInputError."""
+    """Return images as uint8 (N, 3, S, S) with N >= 1 and S 28 (or 32 / 64: each channel is
+    then measured at 28, as digits are), or raise MetricInputError."""
     images = require_uint8(images, name)
-    expected = (3, IMAGE_SIZE, IMAGE_SIZE)
-    if images.ndim != 4 or images.shape[1:] != expected:
+    sides = (IMAGE_SIZE, *RESIZED_SIZES)
+    if images.ndim != 4 or images.shape[1] != 3 or images.shape[2] != images.shape[3] \
+            or images.shape[2] not in sides:
         raise MetricInputError(
-            f"{name}: expected shape (N, 3, {IMAGE_SIZE}, {IMAGE_SIZE}) for Stacked MNIST, "
-            f"got {images.shape}"
+            f"{name}: expected shape (N, 3, {IMAGE_SIZE}, {IMAGE_SIZE}) for Stacked MNIST (or "
+            f"{' / '.join(map(str, RESIZED_SIZES))} pixels), got {images.shape}"
         )
     return require_some(images, name)
 
@@ -49,8 +52,8 @@ def stacked_mode_labels(
     modes = []
     for start in range(0, len(images), _CHUNK):
         chunk = images[start : start + _CHUNK]
-        # (n, 3, 28, 28) -> (3n, 28, 28): each channel is one gray digit.
-        _, proba = embed(model, chunk.reshape(-1, IMAGE_SIZE, IMAGE_SIZE))
+        # (n, 3, S, S) -> (3n, S, S): each channel is one gray digit (embed brings S to 28).
+        _, proba = embed(model, chunk.reshape(-1, *chunk.shape[2:]))
         digits = proba.argmax(axis=1).reshape(len(chunk), 3)
         modes.append(digits @ np.array([100, 10, 1]))
     return np.concatenate(modes).astype(np.int64)

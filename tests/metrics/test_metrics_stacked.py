@@ -42,6 +42,16 @@ def test_modes_of_stacked_digits_match_their_labels(classifier):
     assert (predicted == modes).mean() >= 0.97
 
 
+@pytest.mark.parametrize("side", [32, 64])
+def test_stacks_of_32_or_64_pixels_get_the_modes_they_get_at_28(classifier, side):
+    from steadygan.data.sources import load_dataset
+
+    x, _ = load_dataset("stacked-mnist", None, 28, 3)
+    big, _ = load_dataset("stacked-mnist", None, side, 3)  # the same stacks, each plane resized
+    agree = stacked_mode_labels(x[:1000], classifier) == stacked_mode_labels(big[:1000], classifier)
+    assert agree.mean() >= 0.97
+
+
 def test_summary_counts_any_visited_mode_and_votes_every_sample():
     modes = np.array([5] * 97 + [6, 7, 999])  # one sample is enough to cover a mode
     histogram = np.bincount(modes, minlength=1000) / 100
@@ -70,7 +80,9 @@ def test_summary_refuses_non_modes(modes):
         (np.zeros((2, 3, 28, 28), np.float32), "expected dtype uint8"),
         (np.zeros((2, 28, 28), np.uint8), r"expected shape \(N, 3, 28, 28\)"),
         (np.zeros((2, 1, 28, 28), np.uint8), r"expected shape \(N, 3, 28, 28\)"),
-        (np.zeros((2, 3, 32, 32), np.uint8), r"expected shape \(N, 3, 28, 28\)"),
+        (np.zeros((2, 3, 48, 48), np.uint8), r"expected shape \(N, 3, 28, 28\) for Stacked MNIST "
+                                              r"\(or 32 / 64 pixels\), got \(2, 3, 48, 48\)"),
+        (np.zeros((2, 3, 32, 28), np.uint8), r"got \(2, 3, 32, 28\)"),
         (np.zeros((0, 3, 28, 28), np.uint8), r"no images \(N == 0\)"),
     ],
 )
