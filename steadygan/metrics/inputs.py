@@ -47,7 +47,8 @@ def require_some(images: np.ndarray, name: str) -> np.ndarray:
 def validate_images(images: object, name: str = "images") -> np.ndarray:
     """Return images as a uint8 (N, 28, 28) array, or raise MetricInputError.
 
-    Accepts (N, 28, 28) or (N, 1, 28, 28).
+    Accepts (N, 28, 28) or (N, 1, 28, 28); 32 and 64-pixel images are resized to 28 here, so
+    every digit metric measures them alike (see the module's docstring).
     """
     images = require_uint8(images, name)
     if images.ndim == 4:

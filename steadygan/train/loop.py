@@ -260,7 +260,7 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
     z_fixed = fixed_latents(cfg, device)
     steps = make_step_runner(state, train_step, data, domain.to_batch, order.indices, window)
     sampler = state.G_ema if state.G_ema is not None else state.G
-    n_critic, r = cfg.train.n_critic, cfg.run
+    r = cfg.run
     result = RunResult(run.path, start, writer=writer)
     if cfg.health.detect:
         result.timeline = health.timeline
@@ -300,8 +300,7 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
                 now = time.perf_counter()
                 with timer.section("statistics"):
                     record = _log_statistics(window, step, order, state, run, health, bar,
-                                             now - last_time, (step - last_step)
-                                             * cfg.train.batch_size * n_critic * ranks.world, ranks)
+                                             now - last_time, step - last_step, ranks)
                 last_time, last_step = now, step
                 result.last_record = record
                 # the statistics are averaged over the processes, so all of them decide alike
@@ -375,17 +374,18 @@ def _record_timing(timer: LoopTimer, step: int, run: RunDir, result: RunResult) 
 
 def _log_statistics(window: StatsWindow, step: int, order: BatchOrder, state: GanState,
                     run: RunDir, health: HealthMonitor, bar: tqdm, seconds: float,
-                    images: int, ranks: Ranks) -> dict[str, Any]:
+                    steps: int, ranks: Ranks) -> dict[str, Any]:
     """Read the statistics (the one host sync every K steps), let the health module judge them
     (and the controller act), write them to metrics.jsonl, and show them. Under torchrun: the
     statistics of the global batch (one all-reduce), judged by rank 0, whose optimizer settings
     (the controller's learning rates and betas) every process then takes."""
     ranks.average_(window.sum)
-    record = _record(window, step, order, state, seconds, images)
+    record = _record(window, step, order, state, seconds,
+                     _real_images(state.cfg, steps, ranks.world))
     if state.augment_p is not None:
         record["augment_p"] = state.augment_p.item()  # the p these steps ran with
     if step % state.cfg.run.log_every == 0:
-        _adapt_augmentation(window, state, ranks.world)
+        _adapt_augmentation(window, state, record.get("augment_p"), ranks.world)
     if ranks.writer:
         record.update(health.sample_statistics())  # diversity and motion of G's samples
         run.append_metrics(record)
@@ -399,16 +399,23 @@ def _log_statistics(window: StatsWindow, step: int, order: BatchOrder, state: Ga
     return record
 
 
-def _adapt_augmentation(window: StatsWindow, state: GanState, world: int) -> None:
-    """At a read on the run.log_every cadence: adaptive augmentation's p moves by what D did
-    since the last one (every process alike: the sums are the global batch's)."""
+def _real_images(cfg: TrainConfig, steps: int, world: int) -> int:
+    """The real images D saw in `steps` steps, over all processes."""
+    return steps * cfg.train.batch_size * cfg.train.n_critic * world
+
+
+def _adapt_augmentation(window: StatsWindow, state: GanState, p: float | None,
+                        world: int) -> None:
+    """At a read on the run.log_every cadence: adaptive augmentation's p (its value now, None
+    when the run does not adapt) moves by what D did since the last such read (every process
+    alike: the sums are the global batch's)."""
     since, steps = window.cadence_mean()
-    if state.augment_p is None:
+    if p is None:
         return
     t = state.cfg.train
-    images = steps * t.batch_size * t.n_critic * world  # real images D saw
-    state.augment_p.fill_(adapted_probability(state.augment_p.item(), since["d_acc_real"],
-                                              t.augment_target, images, t.augment_speed))
+    state.augment_p.fill_(adapted_probability(p, since["d_acc_real"], t.augment_target,
+                                              _real_images(state.cfg, steps, world),
+                                              t.augment_speed))
 
 
 def _tensorboard(run: RunDir) -> Any:
