@@ -90,7 +90,7 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0,
         torch.manual_seed(rank_seed(t.seed, rank))
     state = GanState(cfg, G, D, G_ema, opt_g, opt_d, noise, device,
                      autocast_dtype(t, device, cfg.data.name not in MIXTURE_SOURCES), graphed)
-    if t.augment_target > 0:  # adaptive: from p = 0, moved at the statistics reads
+    if t.adapts_augmentation():  # from p = 0, moved at the statistics reads
         state.augment_p = torch.zeros((), device=device)
     state.augment = make_augment(t.augment, state.augment_p)
     if loss_scaling(t):

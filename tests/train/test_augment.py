@@ -123,12 +123,19 @@ def test_bad_policies_name_the_setting(value, message):
 @pytest.mark.parametrize("settings, message", [
     (["train.augment=cutout", "train.augment_target=0.4"], "train.augment_target: must be 0"),
     (["train.augment=cutout", "train.augment_target=1.0"], "train.augment_target: must be 0"),
-    (["train.augment_target=0.8"], "train.augment_target: adapts how often train.augment"),
     (["train.augment=cutout", "train.augment_speed=0"], "train.augment_speed: must be >= 1"),
 ])
 def test_bad_adaptive_settings_name_the_setting(settings, message):
     with pytest.raises(ConfigError, match=message):
         TrainConfig().with_overrides(settings).validate()
+
+
+def test_augment_none_turns_a_folder_s_adaptive_default_off():
+    folder = TrainConfig.for_data("folder")
+    assert folder.train.augment_target == 0.8 and folder.train.adapts_augmentation()
+    turned_off = folder.with_overrides(["train.augment=none", "data.dir=images"])  # one setting
+    turned_off.validate()
+    assert not turned_off.train.adapts_augmentation()
 
 
 def test_mixtures_refuse_augmentation():
@@ -141,8 +148,10 @@ def test_augmented_training_changes_the_run_and_resumes_exactly(tiny_cfg, tmp_pa
                                    "train.r1_gamma=1.0"])  # R1's gradient through them too
     straight = train(cfg.with_overrides([f"run.out={tmp_path / 'straight'}"]))
     assert all(math.isfinite(straight.last_record[k]) for k in STAT_NAMES)
-    plain = train(cfg.with_overrides([f"run.out={tmp_path / 'plain'}", "train.augment=none"]))
+    plain = train(cfg.with_overrides([f"run.out={tmp_path / 'plain'}", "train.augment=none",
+                                      "train.augment_target=0.8"]))  # a target without them: off
     assert straight.last_record["loss_d"] != plain.last_record["loss_d"]
+    assert "augment_p" not in plain.last_record
     split = cfg.with_overrides([f"run.out={tmp_path / 'split'}"])
     train(split.with_overrides(["train.steps=6"]))
     resumed_run = train(split, resume=True).run_dir
