@@ -127,7 +127,7 @@ def restore(s: GanState, ckpt: dict[str, Any]) -> int:
         s.scaler_d.load_state_dict(scalers["d"])
         s.scaler_g.load_state_dict(scalers["g"])
     if s.augment_p is not None:  # a run that did not adapt before starts from 0
-        s.augment_p.fill_(ckpt.get("augment_p") or 0.0)
+        s.set_augment_p(ckpt.get("augment_p") or 0.0)
     rng = ckpt["rng"]
     if rng is not None:
         torch.set_rng_state(rng["torch"])

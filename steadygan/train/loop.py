@@ -92,6 +92,7 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0,
                      autocast_dtype(t, device, cfg.data.name not in MIXTURE_SOURCES), graphed)
     if t.adapts_augmentation():  # from p = 0, moved at the statistics reads
         state.augment_p = torch.zeros((), device=device)
+        state.set_augment_p(0.0)
     state.augment = make_augment(t.augment, state.augment_p)
     if loss_scaling(t):
         state.scaler_d, state.scaler_g = (torch.amp.GradScaler(device.type) for _ in range(2))
@@ -413,9 +414,9 @@ def _adapt_augmentation(window: StatsWindow, state: GanState, p: float | None,
     if p is None:
         return
     t = state.cfg.train
-    state.augment_p.fill_(adapted_probability(p, since["d_acc_real"], t.augment_target,
-                                              _real_images(state.cfg, steps, world),
-                                              t.augment_speed))
+    state.set_augment_p(adapted_probability(p, since["d_acc_real"], t.augment_target,
+                                            _real_images(state.cfg, steps, world),
+                                            t.augment_speed))
 
 
 def _tensorboard(run: RunDir) -> Any:

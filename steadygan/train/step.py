@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from steadygan.config import TrainConfig
+from steadygan.train.augment import AdaptiveAugment
 from steadygan.train.labels import d_targets
 from steadygan.train.losses import (discriminator_loss, generator_loss, overflow_reads_zero,
                                      r1_penalty)
@@ -49,10 +50,11 @@ class GanState:
     scaler_d: torch.amp.GradScaler | None = None
     scaler_g: torch.amp.GradScaler | None = None
     # train.augment: a differentiable change of every batch D judges (augment.py); None: none
-    augment: Callable[[torch.Tensor, torch.Generator | None], torch.Tensor] | None = None
+    augment: AdaptiveAugment | None = None
     # train.augment_target > 0: the probability each augmentation applies (a scalar on the
-    # device, which `augment` reads); set between steps, at the statistics reads
+    # device, which `augment` reads); set between steps by set_augment_p
     augment_p: torch.Tensor | None = None
+    augment_idle: bool = False  # p is 0 and the step eager: draw, skip the work (augment.py)
     _side_queued: bool = field(default=False, init=False, repr=False)  # since the last join()
 
     def __post_init__(self) -> None:
@@ -95,10 +97,16 @@ class GanState:
         return torch.randn(batch, self.cfg.model.z_dim, generator=self.step_noise,
                            device=self.device)
 
+    def set_augment_p(self, p: float) -> None:
+        """Adaptive augmentation's probability, between steps (its host value, so that an eager
+        step at p = 0 knows it without waiting for the device)."""
+        self.augment_p.fill_(p)
+        self.augment_idle = p == 0.0 and not self.graphed
+
     def judge(self, images: torch.Tensor) -> torch.Tensor:
         """D's logits for a batch, augmented first when the run augments."""
         if self.augment is not None:
-            images = self.augment(images, self.step_noise)
+            images = self.augment(images, self.step_noise, self.augment_idle)
         return self.D_step(images)
 
 

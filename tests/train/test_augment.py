@@ -9,8 +9,8 @@ from steadygan.config import ConfigError, TrainConfig
 from steadygan.train.augment import (AUGMENTS, adapted_probability, color, cutout,
                                      make_augment, translation)
 from steadygan.train.checkpoint import load_checkpoint
-from steadygan.train.loop import train
-from steadygan.train.step import STAT_NAMES
+from steadygan.train.loop import build_state, train
+from steadygan.train.step import STAT_NAMES, GanState
 
 
 def _seeded(seed: int = 0) -> torch.Generator:
@@ -103,6 +103,31 @@ def test_with_a_probability_each_augmentation_changes_that_share_of_the_images()
     assert augment(last, _seeded()).is_contiguous(memory_format=torch.channels_last)
 
 
+def test_at_p_0_an_idle_call_draws_the_same_numbers_and_returns_the_images():
+    x = torch.rand(16, 3, 16, 16, requires_grad=True)
+    augment = make_augment("color,translation,cutout", torch.tensor(0.0))
+    worked, idle = _seeded(), _seeded()
+    out = augment(x, worked)
+    assert augment(x, idle, idle=True) is x  # no work at all
+    assert torch.equal(out, x)  # which is what the work returns at p = 0
+    assert torch.equal(worked.get_state(), idle.get_state())  # and the streams go on alike
+    out.sum().backward()
+    assert torch.equal(x.grad, torch.ones_like(x))
+
+
+def test_a_step_is_idle_only_while_p_is_0_and_it_runs_eagerly(tiny_cfg):
+    state = build_state(tiny_cfg.with_overrides(["train.augment=cutout",
+                                                 "train.augment_target=0.8"]), torch.device("cpu"))
+    assert state.augment_idle and state.augment_p.item() == 0.0  # it starts at 0
+    state.set_augment_p(0.25)
+    assert not state.augment_idle and state.augment_p.item() == 0.25
+    state.set_augment_p(0.0)
+    assert state.augment_idle
+    state.graphed = True  # a CUDA graph replays the work it recorded, whatever p becomes
+    state.set_augment_p(0.0)
+    assert not state.augment_idle
+
+
 def test_the_probability_follows_d_s_accuracy_on_real_images_in_steps_of_images_over_speed():
     assert adapted_probability(0.0, 0.9, 0.8, 800, 50_000) == pytest.approx(0.016)
     assert adapted_probability(0.5, 0.7, 0.8, 800, 50_000) == pytest.approx(0.484)
@@ -162,7 +187,8 @@ def test_augmented_training_changes_the_run_and_resumes_exactly(tiny_cfg, tmp_pa
             assert torch.equal(tensor, resumed[key][name]), f"{key}.{name} differs"
 
 
-def test_adaptive_augmentation_moves_p_at_each_read_and_resumes_exactly(tiny_cfg, tmp_path):
+def test_adaptive_augmentation_moves_p_at_each_read_and_resumes_exactly(tiny_cfg, tmp_path,
+                                                                        monkeypatch):
     # speed 64: each read (4 steps of 16 real images) moves p by 1
     cfg = tiny_cfg.with_overrides(["train.augment=translation,cutout", "train.steps=12",
                                    "train.augment_target=0.55", "train.augment_speed=128"])
@@ -183,6 +209,13 @@ def test_adaptive_augmentation_moves_p_at_each_read_and_resumes_exactly(tiny_cfg
     train(split.with_overrides(["train.steps=6"]))  # stops between two reads
     resumed = load_checkpoint(train(split, resume=True).run_dir / "checkpoints" / "last.pt")
     assert resumed["augment_p"] == whole["augment_p"]
-    for key in ("G", "D"):
-        for name, tensor in whole[key].items():
-            assert torch.equal(tensor, resumed[key][name]), f"{key}.{name} differs"
+    # p = 0's shortcut changes nothing: the same run doing the augmentations' work at p = 0
+    set_p = GanState.set_augment_p
+    monkeypatch.setattr(GanState, "set_augment_p",
+                        lambda state, p: set_p(state, p) or setattr(state, "augment_idle", False))
+    worked = load_checkpoint(train(cfg.with_overrides([f"run.out={tmp_path / 'worked'}"]))
+                             .run_dir / "checkpoints" / "last.pt")
+    for other in (resumed, worked):
+        for key in ("G", "D"):
+            for name, tensor in whole[key].items():
+                assert torch.equal(tensor, other[key][name]), f"{key}.{name} differs"
