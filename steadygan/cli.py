@@ -23,7 +23,8 @@ _SHORTCUTS = (
     ("--data-dir", "data.dir", str, "folder of the MNIST files (--data mnist or stacked-mnist) "
                                     "or of the images (--data folder)"),
     ("--image-size", "data.image_size", int, "image size: 28, 32 or 64"),
-    ("--channels", "data.channels", int, "1 (grayscale) or 3 (RGB)"),
+    ("--channels", "data.channels", int, "1 (grayscale) or 3 (RGB); for --data folder the "
+     "default 0 takes what the images are"),
     ("--epochs", "train.epochs", float, "passes over the data"),
     ("--steps", "train.steps", int, "generator steps (overrides --epochs)"),
     ("--batch-size", "train.batch_size", int, "images per batch (per process under torchrun)"),
@@ -428,8 +429,9 @@ def _sweep(args: argparse.Namespace) -> int:
     print(f"{len(results)} trials, {wins} succeeded; wrote {out / 'results.csv'}{heatmap}")
     trained = [r for r in results if not r.get("diverged")]  # a diverged trial is not evaluated
     if trained and headline_metric(trained) is None:  # other images, or grayscale non-digits
-        print(f"no domain metric for these {base.data.image_size}x{base.data.image_size}x"
-              f"{base.data.channels} images: a trial succeeded when it trained to the end without "
+        channels = f"x{base.data.channels}" if base.data.channels else ""  # 0: as they are
+        print(f"no domain metric for these {base.data.image_size}x{base.data.image_size}"
+              f"{channels} images: a trial succeeded when it trained to the end without "
               "a failure diagnosis (its verdict and diagnoses are in results.csv)")
     return 0
 

@@ -57,7 +57,7 @@ MIXTURE_DEFAULTS = ["train.lr_g=1e-3", "train.lr_d=1e-3", "train.batch_size=256"
 # 24.3 without it and 29.4 with augmentation always on; README, "Small folders").
 FOLDER_AUGMENT = ["train.augment=translation,cutout", "train.augment_target=0.8"]
 SOURCE_DEFAULTS = {"grid25": ["train.epochs=24"], "stacked-mnist": ["data.channels=3"],
-                   "folder": FOLDER_AUGMENT}
+                   "folder": FOLDER_AUGMENT + ["data.channels=0"]}
 
 
 @dataclass
@@ -65,7 +65,7 @@ class DataSection:
     name: str = "bundled"  # bundled | mnist | folder | stacked-mnist | ring8 | grid25
     dir: str = ""  # folder for data=mnist (optional) or data=folder (required)
     image_size: int = 28
-    channels: int = 1
+    channels: int = 1  # 1 or 3; 0 (folders, their default): as the images are, found at load
     n_points: int = 100_000  # training points drawn from a 2-D mixture
 
     def instrument(self) -> str | None:
@@ -409,7 +409,8 @@ def _check_data(cfg: TrainConfig) -> None:
     _one_of(d.name, DATA_SOURCES, "data.name")
     _require(d.image_size in SUPPORTED_IMAGE_SIZES, "data.image_size",
              f"{d.image_size} not supported (use one of {', '.join(map(str, SUPPORTED_IMAGE_SIZES))})")
-    _require(d.channels in (1, 3), "data.channels", f"must be 1 or 3, got {d.channels}")
+    _require(d.channels in (1, 3) or (d.channels == 0 and d.name == "folder"), "data.channels",
+             f"must be 1 or 3 (0, as the images are, for folders), got {d.channels}")
     _require(d.name != "folder" or bool(d.dir), "data.dir", "required when data.name = folder")
     _require(d.name != "stacked-mnist" or d.channels == 3, "data.channels",
              f"stacked-mnist has 3 channels, got {d.channels}")

@@ -41,6 +41,7 @@ def test_overrides_are_typed():
     ("model.d_head=patchgan", "got 'patchgan'; did you mean 'patch'?"),
     ("data.name=ring", "got 'ring'; did you mean 'ring8'?"),
     ("data.channels=2", "data.channels"),
+    ("data.channels=0", "data.channels: must be 1 or 3 (0, as the images are, for folders)"),
     ("train.beta1=1.0", "train.beta1"),
     ("train.lr_g=nan", "train.lr_g"),
     ("run.log_every=0", "run.log_every"),

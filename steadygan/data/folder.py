@@ -14,6 +14,10 @@ from steadygan.data.errors import DataError
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp"})
 _PROGRESS_MIN_FILES = 500  # below this loading is quick; a bar would only flicker
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+# channels 0: a folder is grayscale when every image's channels agree within this many levels
+# (a grayscale picture saved as a colour JPEG drifts a few levels between them)
+GRAY_TOLERANCE = 8
+_CHUNK = 1024  # images per pass of the channel checks, so that no pass copies the whole folder
 
 
 def list_images(root: Path) -> list[Path]:
@@ -64,12 +68,14 @@ def load_image_folder(path: str | Path, image_size: int, channels: int,
                       progress: bool = True) -> np.ndarray:
     """Every image under path as uint8 (N, channels, image_size, image_size).
 
-    channels 1 converts to grayscale ("L"), 3 to "RGB". Files with other
-    extensions are ignored; an image that fails to decode is an error.
-    A progress bar shows on large folders unless progress is False.
+    channels 1 converts to grayscale ("L"), 3 to "RGB", 0 to what the images
+    are: grayscale when no image has colour (GRAY_TOLERANCE), else RGB. Files
+    with other extensions are ignored; an image that fails to decode is an
+    error. A progress bar shows on large folders unless progress is False.
     """
-    if channels not in (1, 3):
-        raise DataError(f"channels={channels}: expected 1 (grayscale) or 3 (RGB)")
+    if channels not in (0, 1, 3):
+        raise DataError(f"channels={channels}: expected 1 (grayscale), 3 (RGB) or 0 (as the "
+                        "images are)")
     if image_size < 1:
         raise DataError(f"image_size={image_size}: must be a positive number of pixels")
     root = Path(path).expanduser()
@@ -83,12 +89,35 @@ def load_image_folder(path: str | Path, image_size: int, channels: int,
         raise DataError(f"{root}: no images found (searched subfolders for {exts})")
 
     mode = "L" if channels == 1 else "RGB"
-    out = np.empty((len(files), channels, image_size, image_size), dtype=np.uint8)
+    out = np.empty((len(files), len(mode), image_size, image_size), dtype=np.uint8)
     bar = tqdm(
         files, desc="loading images", unit="img", leave=False,
         disable=not progress or len(files) <= _PROGRESS_MIN_FILES,
     )
     for i, file in enumerate(bar):
         pixels = np.asarray(resize_center_crop(_decode(file, mode), image_size))
-        out[i] = pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
+        out[i] = pixels[None] if mode == "L" else pixels.transpose(2, 0, 1)
+    if channels == 0 and not has_colour(out):
+        return luma(out)
+    return out
+
+
+def has_colour(rgb: np.ndarray) -> bool:
+    """Whether some pixel's channels of uint8 (N, 3, H, W) differ by more than GRAY_TOLERANCE."""
+    for start in range(0, len(rgb), _CHUNK):
+        chunk = rgb[start:start + _CHUNK].astype(np.int16)
+        spread = chunk.max(axis=1) - chunk.min(axis=1)
+        if spread.max() > GRAY_TOLERANCE:
+            return True
+    return False
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """uint8 (N, 3, H, W) -> (N, 1, H, W) by Pillow's "L" conversion (ITU-R 601-2 weights in
+    16-bit fixed point), so that an image whose channels are equal keeps its values exactly."""
+    weights = np.array([19595, 38470, 7471], dtype=np.uint32)[None, :, None, None]
+    out = np.empty((len(rgb), 1) + rgb.shape[2:], dtype=np.uint8)
+    for start in range(0, len(rgb), _CHUNK):
+        chunk = rgb[start:start + _CHUNK].astype(np.uint32)
+        out[start:start + _CHUNK] = ((chunk * weights).sum(axis=1, keepdims=True) + 32768) >> 16
     return out

@@ -47,8 +47,9 @@ def load_dataset(
         raise DataError(
             f"data.name={name!r}: unknown dataset (expected one of {', '.join(DATASETS)})"
         )
-    if channels not in (1, 3):
-        raise DataError(f"data.channels={channels}: expected 1 (grayscale) or 3 (RGB)")
+    if channels not in (1, 3) and not (channels == 0 and name == "folder"):
+        raise DataError(f"data.channels={channels}: expected 1 (grayscale) or 3 (RGB); 0 (as "
+                        "the images are) is for folders")
     if image_size < 1:
         raise DataError(f"data.image_size={image_size}: must be a positive number of pixels")
     if name == "folder":

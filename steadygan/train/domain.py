@@ -44,6 +44,7 @@ class ImageDomain:
         d = self.cfg.data
         images, _ = load_dataset(d.name, d.dir or None, d.image_size, d.channels,
                                  progress=self.cfg.run.progress)
+        d.channels = images.shape[1]  # data.channels=0 (a folder's default): what they are
         return torch.from_numpy(images)
 
     def to_batch(self, stored: torch.Tensor) -> torch.Tensor:

@@ -223,7 +223,12 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
     # a resume that cannot go on says so before the data are loaded (a folder can take minutes)
     resumed = ranks.from_writer(lambda: _resumable_checkpoint(run, cfg)) if resume else None
     domain = domain_for(cfg)
+    found_channels = cfg.data.channels == 0
     data = domain.load().to(device)  # resident on the device; batches are drawn by index
+    if found_channels and writer:
+        kind, other = ("colour", "--channels 1: grayscale") if cfg.data.channels == 3 else \
+            ("grayscale", "--channels 3: RGB")
+        print(f"steadygan: data.dir: {kind} images, trained in {kind} ({other})", file=sys.stderr)
     n_images = data.shape[0]
     if n_images < cfg.train.batch_size * ranks.world:
         per_process = f" per process x {ranks.world} processes" if ranks.distributed else ""
@@ -459,6 +464,8 @@ def _resume_into(state: GanState, window: StatsWindow, best: BestTracker | None,
 def _resumable_checkpoint(run: RunDir, cfg: TrainConfig) -> dict[str, Any]:
     ckpt = load_checkpoint(run.last_checkpoint)
     saved = checkpoint_config(ckpt, run.last_checkpoint)
+    if cfg.data.channels == 0:  # as the images are: as they were when the run began
+        cfg.data.channels = saved.data.channels
     before, now = saved.model_signature(), cfg.model_signature()
     if before != now:
         # `points`: the run trained on 2-D mixtures (True) or on images (False)

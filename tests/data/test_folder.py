@@ -60,6 +60,22 @@ def test_gray_to_rgb_and_rgb_to_gray(tmp_path):
     assert gray[1, 0, 0, 0] == 76  # ITU-R 601 luma of pure red
 
 
+def test_channels_0_takes_what_the_images_are(tmp_path, mixed):
+    gray, colour = tmp_path / "gray", tmp_path / "colour"
+    rng = np.random.default_rng(1)
+    save(gray / "digit.png", rng.integers(0, 256, (20, 20)))
+    save(gray / "saved_as_rgb.png", np.repeat(rng.integers(0, 256, (30, 30, 1)), 3, axis=2))
+    save(gray / "scan.jpg", np.repeat(rng.integers(0, 256, (24, 24, 1)), 3, axis=2), mode="RGB")
+    found, as_l = load_image_folder(gray, 16, 0), load_image_folder(gray, 16, 1)
+    assert found.shape == (3, 1, 16, 16)  # no colour: grayscale, with the values "L" gives
+    assert np.array_equal(found[:2], as_l[:2])  # the PNGs exactly
+    assert np.abs(found[2].astype(int) - as_l[2]).max() <= 1  # the JPEG's channels drift
+    save(colour / "a.png", np.full((8, 8), 100))
+    save(colour / "b.png", np.full((8, 8, 3), (100, 100 + 9, 100)))  # one channel 9 levels off
+    assert load_image_folder(colour, 8, 0).shape == (2, 3, 8, 8)
+    assert np.array_equal(load_image_folder(mixed, 16, 0), load_image_folder(mixed, 16, 3))
+
+
 def test_sorted_order(tmp_path):
     for name, value in [("b.png", 30), ("a/c.png", 10), ("a.png", 20)]:
         save(tmp_path / name, np.full((4, 4), value))

@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from steadygan.config import ConfigError
+from steadygan.config import ConfigError, load_config
 from steadygan.train.checkpoint import CheckpointError, load_checkpoint
 from steadygan.train.loop import StatsWindow, train
 from steadygan.train.step import STAT_NAMES
@@ -113,16 +113,21 @@ def test_every_technique_trains(tiny_cfg, settings):
     assert result.steps == 4 and all(math.isfinite(record[k]) for k in STAT_NAMES)
 
 
-def test_trains_on_a_folder_of_rgb_images_at_64px(tiny_cfg, tmp_path):
+def test_trains_on_a_folder_of_rgb_images_at_64px(tiny_cfg, tmp_path, capsys):
     folder = tmp_path / "photos"
     folder.mkdir()
     rng = np.random.default_rng(0)
     for i in range(20):
         Image.fromarray(rng.integers(0, 255, (80, 96, 3), dtype=np.uint8)).save(folder / f"{i}.jpg")
     cfg = tiny_cfg.with_overrides(["data.name=folder", f"data.dir={folder}", "data.image_size=64",
-                                   "data.channels=3", "train.steps=3", "run.log_every=1"])
-    run = train(cfg).run_dir
+                                   "data.channels=0", "train.steps=3", "run.log_every=1"])
+    run = train(cfg).run_dir  # channels 0, a folder's default: colour images make an RGB run
+    assert "data.dir: colour images, trained in colour (--channels 1: grayscale)" in \
+        capsys.readouterr().err
+    assert load_config(run / "config.toml").data.channels == 3
     assert Image.open(run / "samples" / "final.png").mode == "RGB"
+    train(cfg.with_overrides(["train.steps=4"]), resume=True)  # as they were when it began
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 4
 
 
 def test_the_statistics_window_s_cadence_row_outlives_reads_off_the_cadence():
