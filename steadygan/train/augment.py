@@ -11,7 +11,7 @@ changes an image with probability p, and p follows D's overfitting. At every sta
 moves one step up while D calls more than the target share of its (augmented) real images real,
 one step down otherwise: on a folder D learns by heart, p rises until D no longer tells its real
 images apart, and where D does not overfit p stays near 0 and nothing is augmented. While p is 0
-an eager step draws the augmentations' random numbers and skips their work (AdaptiveAugment).
+an eager step draws the augmentations' random numbers and skips their work (ComposedAugment).
 """
 from __future__ import annotations
 
@@ -20,11 +20,10 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-# (images, the step's noise generator or None for the device's default) -> images
-Augment = Callable[[torch.Tensor, "torch.Generator | None"], torch.Tensor]
 Change = Callable[[torch.Tensor], torch.Tensor]
-# (images, generator) -> the change its draws make: each augmentation draws all its random
-# numbers first, so that an adaptive step at p = 0 can draw them and skip the work
+# (images, the step's noise generator or None for the device's default) -> the change its draws
+# make: each augmentation draws all its random numbers first, so that an adaptive step at p = 0
+# can draw them and skip the work
 Draw = Callable[[torch.Tensor, "torch.Generator | None"], Change]
 
 
@@ -85,27 +84,14 @@ def draw_cutout(x: torch.Tensor, generator: torch.Generator | None,
     return change
 
 
-def color(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    return draw_color(x, generator)(x)
-
-
-def translation(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    return draw_translation(x, generator)(x)
-
-
-def cutout(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    return draw_cutout(x, generator)(x)
-
-
 def _format_of(x: torch.Tensor) -> torch.memory_format:
     channels_last = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) \
         and not x.is_contiguous()
     return torch.channels_last if channels_last else torch.contiguous_format
 
 
-AUGMENTS: dict[str, Augment] = {"color": color, "translation": translation, "cutout": cutout}
-DRAWS: dict[str, Draw] = {"color": draw_color, "translation": draw_translation,
-                          "cutout": draw_cutout}
+AUGMENTS: dict[str, Draw] = {"color": draw_color, "translation": draw_translation,
+                             "cutout": draw_cutout}
 
 
 def parse_policy(policy: str) -> list[str]:
@@ -115,15 +101,15 @@ def parse_policy(policy: str) -> list[str]:
     return [name.strip() for name in policy.split(",")]
 
 
-def make_augment(policy: str, probability: torch.Tensor | None = None) -> AdaptiveAugment | None:
+def make_augment(policy: str, probability: torch.Tensor | None = None) -> ComposedAugment | None:
     """The composed augmentation of a policy, or None for "none". With `probability` (a scalar
     tensor on the device, read at each call, so that a CUDA graph replays it with its new value)
     each augmentation changes each image with that probability; without it, every image."""
     names = parse_policy(policy)
-    return AdaptiveAugment([DRAWS[name] for name in names], probability) if names else None
+    return ComposedAugment([AUGMENTS[name] for name in names], probability) if names else None
 
 
-class AdaptiveAugment:
+class ComposedAugment:
     """Augmentations applied in turn, each to every image or, with a probability tensor, to
     each image with that probability. `augment(x, generator, idle=True)`, for a step that knows
     p is 0 (an eager step; a CUDA graph replays the work it recorded at any p), draws the same

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from steadygan.config import TrainConfig
-from steadygan.train.augment import AdaptiveAugment
+from steadygan.train.augment import ComposedAugment
 from steadygan.train.labels import d_targets
 from steadygan.train.losses import (discriminator_loss, generator_loss, overflow_reads_zero,
                                      r1_penalty)
@@ -50,7 +50,7 @@ class GanState:
     scaler_d: torch.amp.GradScaler | None = None
     scaler_g: torch.amp.GradScaler | None = None
     # train.augment: a differentiable change of every batch D judges (augment.py); None: none
-    augment: AdaptiveAugment | None = None
+    augment: ComposedAugment | None = None
     # train.augment_target > 0: the probability each augmentation applies (a scalar on the
     # device, which `augment` reads); set between steps by set_augment_p
     augment_p: torch.Tensor | None = None

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from steadygan.config import ConfigError, TrainConfig
-from steadygan.train.augment import (AUGMENTS, adapted_probability, color, cutout,
-                                     make_augment, translation)
+from steadygan.train.augment import (AUGMENTS, adapted_probability, draw_color, draw_cutout,
+                                     draw_translation, make_augment)
 from steadygan.train.checkpoint import load_checkpoint
 from steadygan.train.loop import build_state, train
 from steadygan.train.step import STAT_NAMES, GanState
@@ -17,28 +17,33 @@ def _seeded(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def _apply(draw, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One augmentation applied to every image."""
+    return draw(x, generator)(x)
+
+
 @pytest.mark.parametrize("name", list(AUGMENTS))
 @pytest.mark.parametrize("channels", [1, 3])
 def test_each_augmentation_keeps_the_shape_and_passes_gradients(name, channels):
     x = torch.rand(6, channels, 28, 28, requires_grad=True)
-    out = AUGMENTS[name](x, _seeded())
+    out = _apply(AUGMENTS[name], x, _seeded())
     assert out.shape == x.shape and out.dtype == x.dtype
     out.square().sum().backward()  # G learns through it: every image gets a gradient
     assert (x.grad.flatten(1).abs().sum(1) > 0).all()
     # seeded: the same draws again; and each image its own
-    again = [AUGMENTS[name](x.detach(), _seeded(3)) for _ in range(2)]
+    again = [_apply(AUGMENTS[name], x.detach(), _seeded(3)) for _ in range(2)]
     assert torch.equal(*again)
     same_images = x.detach()[:1].expand(6, -1, -1, -1)
-    changed = AUGMENTS[name](same_images, _seeded())
+    changed = _apply(AUGMENTS[name], same_images, _seeded())
     assert not all(torch.equal(changed[0], changed[i]) for i in range(1, 6))
     # channels_last in, channels_last out: D's convolutions run in the run's memory format
     last = x.detach().contiguous(memory_format=torch.channels_last)
-    assert AUGMENTS[name](last, _seeded()).is_contiguous(memory_format=torch.channels_last)
+    assert _apply(AUGMENTS[name], last, _seeded()).is_contiguous(memory_format=torch.channels_last)
 
 
 def test_translation_shifts_each_image_whole_and_zeroes_what_it_uncovers():
     x = torch.rand(16, 2, 16, 16) + 1  # no zeros of its own
-    out = translation(x, _seeded())
+    out = _apply(draw_translation, x, _seeded())
     pad = 2  # an eighth of 16
     for image, moved in zip(x, out):
         found = [(dy, dx) for dy in range(-pad, pad + 1) for dx in range(-pad, pad + 1)
@@ -57,7 +62,7 @@ def _shifted(image: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
 
 def test_cutout_zeroes_one_square_of_half_the_size_in_each_image():
     x = torch.rand(32, 3, 28, 28) + 1
-    out = cutout(x, _seeded())
+    out = _apply(draw_cutout, x, _seeded())
     zeroed = out == 0
     assert (zeroed.all(1) == zeroed.any(1)).all()  # the same square in every channel
     assert (zeroed[:, 0].flatten(1).sum(1) == 14 * 14).all()
@@ -68,7 +73,7 @@ def test_cutout_zeroes_one_square_of_half_the_size_in_each_image():
 
 def test_color_changes_each_grayscale_image_by_one_affine_map():
     x = torch.rand(8, 1, 12, 12) * 2 - 1
-    out = color(x, _seeded())
+    out = _apply(draw_color, x, _seeded())
     for a, b in zip(x.flatten(1), out.flatten(1)):
         fit = torch.linalg.lstsq(torch.stack([a, torch.ones_like(a)], 1), b[:, None]).solution
         scale = fit[0, 0]
@@ -80,7 +85,7 @@ def test_policies_compose_and_none_is_no_augmentation():
     x = torch.rand(4, 1, 28, 28)
     both = make_augment("translation,cutout")(x, _seeded())
     g = _seeded()
-    assert torch.equal(both, cutout(translation(x, g), g))
+    assert torch.equal(both, _apply(draw_cutout, _apply(draw_translation, x, g), g))
 
 
 def test_with_a_probability_each_augmentation_changes_that_share_of_the_images():
