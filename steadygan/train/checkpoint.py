@@ -46,7 +46,7 @@ def state_dict(s: GanState, step: int) -> dict[str, Any]:
         "scalers": ({"d": s.scaler_d.state_dict(), "g": s.scaler_g.state_dict()}
                     if s.scaler_d is not None else None),  # fp16's pair, or neither
         # adaptive augmentation's probability (train.augment_target > 0), or None
-        "augment_p": s.augment_p.item() if s.augment_p is not None else None,
+        "augment_p": s.augment_p_now if s.augment_p is not None else None,
     }
 
 

@@ -92,7 +92,6 @@ def build_state(cfg: TrainConfig, device: torch.device, rank: int = 0,
                      autocast_dtype(t, device, cfg.data.name not in MIXTURE_SOURCES), graphed)
     if t.adapts_augmentation():  # from p = 0, moved at the statistics reads
         state.augment_p = torch.zeros((), device=device)
-        state.set_augment_p(0.0)
     state.augment = make_augment(t.augment, state.augment_p)
     if loss_scaling(t):
         state.scaler_d, state.scaler_g = (torch.amp.GradScaler(device.type) for _ in range(2))
@@ -389,9 +388,9 @@ def _log_statistics(window: StatsWindow, step: int, order: BatchOrder, state: Ga
     record = _record(window, step, order, state, seconds,
                      _real_images(state.cfg, steps, ranks.world))
     if state.augment_p is not None:
-        record["augment_p"] = state.augment_p.item()  # the p these steps ran with
+        record["augment_p"] = state.augment_p_now  # the p these steps ran with
     if step % state.cfg.run.log_every == 0:
-        _adapt_augmentation(window, state, record.get("augment_p"), ranks.world)
+        _adapt_augmentation(window, state, ranks.world)
     if ranks.writer:
         record.update(health.sample_statistics())  # diversity and motion of G's samples
         run.append_metrics(record)
@@ -410,16 +409,16 @@ def _real_images(cfg: TrainConfig, steps: int, world: int) -> int:
     return steps * cfg.train.batch_size * cfg.train.n_critic * world
 
 
-def _adapt_augmentation(window: StatsWindow, state: GanState, p: float | None,
-                        world: int) -> None:
-    """At a read on the run.log_every cadence: adaptive augmentation's p (its value now, None
-    when the run does not adapt) moves by what D did since the last such read (every process
-    alike: the sums are the global batch's)."""
+def _adapt_augmentation(window: StatsWindow, state: GanState, world: int) -> None:
+    """At a read on the run.log_every cadence: adaptive augmentation's p, when the run adapts,
+    moves by what D did since the last such read (every process alike: the sums are the global
+    batch's)."""
     since, steps = window.cadence_mean()
-    if p is None:
+    if state.augment_p is None:
         return
     t = state.cfg.train
-    state.set_augment_p(adapted_probability(p, since["d_acc_real"], t.augment_target,
+    state.set_augment_p(adapted_probability(state.augment_p_now, since["d_acc_real"],
+                                            t.augment_target,
                                             _real_images(state.cfg, steps, world),
                                             t.augment_speed))
 

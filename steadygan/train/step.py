@@ -52,9 +52,9 @@ class GanState:
     # train.augment: a differentiable change of every batch D judges (augment.py); None: none
     augment: ComposedAugment | None = None
     # train.augment_target > 0: the probability each augmentation applies (a scalar on the
-    # device, which `augment` reads); set between steps by set_augment_p
+    # device, which `augment` reads) and its value on the host; both set by set_augment_p
     augment_p: torch.Tensor | None = None
-    augment_idle: bool = False  # p is 0 and the step eager: draw, skip the work (augment.py)
+    augment_p_now: float = 0.0
     _side_queued: bool = field(default=False, init=False, repr=False)  # since the last join()
 
     def __post_init__(self) -> None:
@@ -98,10 +98,17 @@ class GanState:
                            device=self.device)
 
     def set_augment_p(self, p: float) -> None:
-        """Adaptive augmentation's probability, between steps (its host value, so that an eager
-        step at p = 0 knows it without waiting for the device)."""
+        """Adaptive augmentation's probability, between steps: on the device for the step (and a
+        CUDA graph's replays), on the host for the reads and checkpoints, which then need no
+        device read."""
         self.augment_p.fill_(p)
-        self.augment_idle = p == 0.0 and not self.graphed
+        self.augment_p_now = p
+
+    @property
+    def augment_idle(self) -> bool:
+        """p is 0 and the step eager: the augmentations draw and skip their work (augment.py);
+        a CUDA graph replays the work it recorded, whatever p becomes."""
+        return self.augment_p is not None and self.augment_p_now == 0.0 and not self.graphed
 
     def judge(self, images: torch.Tensor) -> torch.Tensor:
         """D's logits for a batch, augmented first when the run augments."""

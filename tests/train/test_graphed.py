@@ -144,7 +144,7 @@ def test_graph_replays_read_adaptive_augmentation_s_p_as_the_reads_move_it(monke
     for kind in (StepRunner, GraphedStepRunner):  # one after the other: see the warm-up test
         runner = _runner(kind, cfg)
         for step in range(12):
-            runner.state.augment_p.fill_(0.0 if step < 6 else 0.5)  # recorded at 0, replayed at 0.5
+            runner.state.set_augment_p(0.0 if step < 6 else 0.5)  # recorded at 0, replayed at 0.5
             runner.run(step)
         runs.append(runner)
     torch.cuda.synchronize()
