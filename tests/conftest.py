@@ -45,3 +45,24 @@ def tiny_cfg(tmp_path):
 def _private_cache(tmp_path_factory):
     """Reference statistics are cached under XDG_CACHE_HOME: keep the tests' copy private."""
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg_cache"))
+
+
+# One real run of the default model, shared by the tests that only read it (the false-alarm
+# control, the accuracy balance, the FID / KID ranking of its checkpoints): each used to train
+# the same 300 steps of its own, about 17 s apiece on this project's 2-core CPU.
+DEFAULT_RUN_SETTINGS = [
+    "train.batch_size=32", "train.steps=300", "run.log_every=25", "run.sample_every=10000",
+    "run.checkpoint_every=20", "run.keep_checkpoints=true", "run.eval_every=0",
+    "run.progress=false", "train.device=cpu",
+]
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory) -> Path:
+    """The default model and stabilizers on the bundled subset, seed 0: 300 steps at batch 32,
+    statistics every 25 steps, checkpoints kept every 20. Tests read it; none may change it."""
+    from steadygan.config import TrainConfig
+    from steadygan.train.loop import train
+
+    out = tmp_path_factory.mktemp("shared") / "default_run"
+    return train(TrainConfig().with_overrides(DEFAULT_RUN_SETTINGS + [f"run.out={out}"])).run_dir

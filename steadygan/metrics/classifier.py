@@ -79,7 +79,8 @@ def _device_of(model: nn.Module) -> torch.device:
 def _batches(images: np.ndarray, batch: int, device: torch.device):
     for start in range(0, len(images), batch):
         chunk = torch.from_numpy(np.ascontiguousarray(images[start : start + batch]))
-        yield chunk.to(device).unsqueeze(1).float().div_(255.0)
+        x = chunk.to(device).unsqueeze(1).float().div_(255.0)
+        yield x.contiguous(memory_format=torch.channels_last)
 
 
 @torch.inference_mode()
@@ -146,7 +147,9 @@ def load_classifier(device: str | torch.device = "cpu", path: str | Path = WEIGH
     model = MnistClassifier()
     # load_state_dict copies the fp16 file values into fp32 parameters.
     model.load_state_dict(state)
-    return model.to(device).eval()
+    # channels_last: max pooling over NCHW maps ran 5-35x slower on a 2-core CPU (2026-11-29),
+    # the whole embedding of 10,000 digits 4.0 s against 1.8 s, features equal to 2e-6
+    return model.to(device, memory_format=torch.channels_last).eval()
 
 
 def fp16_state(model: MnistClassifier) -> dict[str, torch.Tensor]:

@@ -93,16 +93,12 @@ def test_shipped_reference_statistics_match_the_test_set(mnist_dir):
     assert np.allclose(mu, reference_mu, atol=1e-5) and np.allclose(cov, reference_cov, atol=1e-5)
 
 
-def test_fid_and_kid_rank_progressively_trained_checkpoints_alike(tmp_path, mnist_dir):
+def test_fid_and_kid_rank_progressively_trained_checkpoints_alike(default_run, mnist_dir):
     """The default model at 20, 80 and 300 steps: both metrics must order them the same way."""
     from steadygan.evaluate import evaluate_run
 
-    cfg = TrainConfig().with_overrides([
-        "train.steps=300", "train.batch_size=32", "run.checkpoint_every=10", "run.log_every=50",
-        "run.keep_checkpoints=true", "run.eval_every=0", "run.progress=false", "train.device=cpu",
-        f"run.out={tmp_path / 'run'}"])
-    run = train(cfg).run_dir
-    scores = [evaluate_run(run, n=1000, checkpoint=run / "checkpoints" / f"step_{s:06d}.pt",
+    scores = [evaluate_run(default_run, n=1000,
+                           checkpoint=default_run / "checkpoints" / f"step_{s:06d}.pt",
                            data_dir=str(mnist_dir), device="cpu") for s in (20, 80, 300)]
     fids, kids = [s["fid"] for s in scores], [s["kid_mean"] for s in scores]
     assert spearmanr(fids, kids).statistic == pytest.approx(1.0)
