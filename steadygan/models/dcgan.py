@@ -15,6 +15,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from steadygan.config import ModelSection
+from steadygan.models.patches import Downsample2x, Upsample2x
 
 # The spatial size G starts from; every size is reached by doublings from it.
 _START_SIZE = {28: 7, 32: 4, 64: 4}
@@ -105,8 +106,8 @@ class _FoldedConvTranspose(torch.autograd.Function):
 class Generator(nn.Module):
     def __init__(self, cfg: ModelSection, image_size: int, channels: int,
                  plain: bool = False) -> None:
-        """`plain`: the first and last layers as users write them, nn.ConvTranspose2d (the
-        benchmarks' reference loop); the default computes the same layers faster (Projection,
+        """`plain`: every layer as users write it, nn.ConvTranspose2d (the benchmarks'
+        reference loop); the default computes the same layers faster (Projection, Upsample2x,
         ImageLayer)."""
         super().__init__()
         self.z_dim = cfg.z_dim
@@ -119,7 +120,9 @@ class Generator(nn.Module):
             first,
             nn.BatchNorm2d(widths[0]), nn.ReLU(True)]
         for c_in, c_out in zip(widths[:-1], widths[1:]):
-            layers += [_upsample(c_in, c_out, cfg.g_upsample), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+            middle = (Upsample2x(c_in, c_out) if cfg.g_upsample == "convtranspose" and not plain
+                      else _upsample(c_in, c_out, cfg.g_upsample))
+            layers += [middle, nn.BatchNorm2d(c_out), nn.ReLU(True)]
         for _ in range(cfg.g_extra_layers):
             layers += [nn.Conv2d(widths[-1], widths[-1], 3, 1, 1, bias=False),
                        nn.BatchNorm2d(widths[-1]), nn.ReLU(True)]
@@ -164,7 +167,10 @@ class Fp32BatchNorm2d(nn.BatchNorm2d):
 
 
 class Discriminator(nn.Module):
-    def __init__(self, cfg: ModelSection, image_size: int, channels: int) -> None:
+    def __init__(self, cfg: ModelSection, image_size: int, channels: int,
+                 plain: bool = False) -> None:
+        """`plain`: every layer nn.Conv2d, as users write it (the benchmarks' reference loop);
+        the default runs the layers after the first as Downsample2x."""
         super().__init__()
         if cfg.d_head == "patch":
             out_size = cfg.patch_map(image_size)
@@ -190,8 +196,11 @@ class Discriminator(nn.Module):
         layers: list[nn.Module] = []
         c_in = channels
         for i, c_out in enumerate(widths):
-            layers += block(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=norm != "batch" or i == 0),
-                            c_out, first=i == 0)
+            bias = norm != "batch" or i == 0
+            # the first layer's product would be 16 x channels deep: oneDNN's own is faster
+            conv = (nn.Conv2d(c_in, c_out, 4, 2, 1, bias=bias) if i == 0 or plain
+                    else Downsample2x(c_in, c_out, bias))
+            layers += block(conv, c_out, first=i == 0)
             c_in = c_out
         for _ in range(cfg.d_extra_layers):
             layers += block(nn.Conv2d(c_in, c_in, 3, 1, 1, bias=norm != "batch"), c_in, first=False)
@@ -216,4 +225,5 @@ class Discriminator(nn.Module):
 
 def build_models(cfg: ModelSection, image_size: int, channels: int,
                  plain: bool = False) -> tuple[Generator, Discriminator]:
-    return Generator(cfg, image_size, channels, plain), Discriminator(cfg, image_size, channels)
+    return (Generator(cfg, image_size, channels, plain),
+            Discriminator(cfg, image_size, channels, plain))

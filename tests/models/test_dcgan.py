@@ -89,3 +89,137 @@ def test_the_first_and_last_layers_computed_faster_are_the_plain_conv_transposes
     for (name, p), q in zip(fast.named_parameters(), plain.parameters()):
         torch.testing.assert_close(p.grad, q.grad, rtol=1e-9, atol=1e-12, msg=name)
     assert type(plain.net[0]) is type(plain.net[-2]) is torch.nn.ConvTranspose2d
+
+
+@pytest.mark.parametrize("layout", [torch.channels_last, torch.contiguous_format])
+@pytest.mark.parametrize("height, width", [(7, 7), (4, 4), (14, 5)])
+@pytest.mark.parametrize("wants_input_grad", [True, False])
+def test_the_doubling_layer_as_products_is_the_transposed_convolution(layout, height, width,
+                                                                     wants_input_grad):
+    """In float64, where summation order vanishes: outputs and both gradients equal to
+    conv_transpose2d's, whatever the layout, the size, and whether the input needs a gradient."""
+    from steadygan.models.patches import _ProductConvTranspose
+
+    torch.manual_seed(0)
+    x = torch.randn(3, 6, height, width, dtype=torch.float64).contiguous(memory_format=layout)
+    weight = torch.randn(6, 5, 4, 4, dtype=torch.float64, requires_grad=True)
+    x.requires_grad_(wants_input_grad)
+    grad = torch.randn(3, 5, 2 * height, 2 * width, dtype=torch.float64)
+    expected = torch.nn.functional.conv_transpose2d(x, weight, stride=2, padding=1)
+    expected_grads = torch.autograd.grad(expected, [weight, x][:1 + wants_input_grad], grad)
+    out = _ProductConvTranspose.apply(x, weight, torch.float64)
+    grads = torch.autograd.grad(out, [weight, x][:1 + wants_input_grad], grad)
+    torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
+    for got, want in zip(grads, expected_grads):
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_g_s_doubling_layers_run_as_products_under_bf16_autocast_on_the_cpu_only():
+    """Same state dict as users' G; under bf16 autocast the products give oneDNN's outputs to
+    bf16's precision, in bf16 and channels_last; in fp32 the plain layer runs, bit for bit."""
+    cfg = TrainConfig().with_overrides(["data.image_size=64"]).validate()  # two doubling layers
+    torch.manual_seed(0)
+    fast, _ = build_models(cfg.model, 64, 3)
+    plain, _ = build_models(cfg.model, 64, 3, plain=True)
+    plain.load_state_dict(fast.state_dict())
+    assert [type(m).__name__ for m in fast.net if isinstance(m, torch.nn.ConvTranspose2d)] == [
+        "Projection", "Upsample2x", "Upsample2x", "Upsample2x", "ImageLayer"]
+    assert all(type(m) is torch.nn.ConvTranspose2d for m in plain.net
+               if isinstance(m, torch.nn.ConvTranspose2d))
+    fast, plain = (G.to(memory_format=torch.channels_last) for G in (fast, plain))
+    x = torch.randn(4, 256, 8, 8).contiguous(memory_format=torch.channels_last)
+    index = next(i for i, m in enumerate(fast.net) if getattr(m, "in_channels", 0) == 256)
+    layer, plain_layer = fast.net[index], plain.net[index]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, expected = layer(x), plain_layer(x)
+    assert "_ProductConvTranspose" in type(out.grad_fn).__name__
+    assert out.dtype == expected.dtype == torch.bfloat16 and out.shape == (4, 128, 16, 16)
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(out.float(), expected.float(), rtol=2e-2, atol=2e-2)
+    assert torch.equal(layer(x), plain_layer(x))  # fp32: the plain layer itself
+    # gradients through the whole G under bf16 autocast: the products are no further from the
+    # float64 gradients than oneDNN's bf16 layers are (relative errors 0.2-13 % either way at 64
+    # pixels, the products' within 10 % of oneDNN's, 2026-11-29)
+    exact, _ = build_models(cfg.model, 64, 3, plain=True)
+    exact.load_state_dict(fast.state_dict())
+    z = torch.randn(16, 100)
+    exact.double()(z.double()).square().mean().backward()
+    for G in (fast, plain):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            image = G(z)
+        image.float().square().mean().backward()
+    for (name, p), q, r in zip(fast.named_parameters(), plain.parameters(), exact.parameters()):
+        assert p.grad.dtype == torch.float32
+        error = lambda a: ((a.grad.double() - r.grad).norm() / r.grad.norm()).item()  # noqa: E731
+        assert error(p) <= 1.25 * error(q) + 1e-3, name
+
+
+@pytest.mark.parametrize("layout", [torch.channels_last, torch.contiguous_format])
+@pytest.mark.parametrize("height, width", [(14, 14), (8, 8), (14, 10)])
+@pytest.mark.parametrize("wants_input_grad", [True, False])
+def test_the_halving_layer_as_products_is_the_convolution(layout, height, width,
+                                                          wants_input_grad):
+    """In float64: outputs and both gradients equal to conv2d's."""
+    from steadygan.models.patches import _ProductConv
+
+    torch.manual_seed(0)
+    x = torch.randn(3, 6, height, width, dtype=torch.float64).contiguous(memory_format=layout)
+    weight = torch.randn(5, 6, 4, 4, dtype=torch.float64, requires_grad=True)
+    x.requires_grad_(wants_input_grad)
+    grad = torch.randn(3, 5, height // 2, width // 2, dtype=torch.float64)
+    expected = torch.nn.functional.conv2d(x, weight, stride=2, padding=1)
+    expected_grads = torch.autograd.grad(expected, [weight, x][:1 + wants_input_grad], grad)
+    out = _ProductConv.apply(x, weight, torch.float64)
+    grads = torch.autograd.grad(out, [weight, x][:1 + wants_input_grad], grad)
+    torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
+    for got, want in zip(grads, expected_grads):
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_r1_s_gradient_of_a_gradient_passes_through_the_halving_layer_s_products():
+    """R1 differentiates D's input gradient again (create_graph): the products' backward must
+    then reach the input and weight, as the convolution's does (float64)."""
+    from steadygan.models.patches import _ProductConv
+
+    def penalty_grads(conv):
+        torch.manual_seed(0)
+        x = torch.randn(3, 6, 8, 8, dtype=torch.float64, requires_grad=True)
+        weight = torch.randn(5, 6, 4, 4, dtype=torch.float64, requires_grad=True)
+        logits = conv(x, weight).tanh().sum()  # curved, so that the second derivative is not 0
+        (input_grad,) = torch.autograd.grad(logits, x, create_graph=True)
+        return torch.autograd.grad(input_grad.square().sum(), [x, weight])
+
+    expected = penalty_grads(lambda x, w: torch.nn.functional.conv2d(x, w, stride=2, padding=1))
+    got = penalty_grads(lambda x, w: _ProductConv.apply(x, w, torch.float64))
+    for g, e in zip(got, expected):
+        assert e.abs().max() > 0
+        torch.testing.assert_close(g, e, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("norm", ["batch", "spectral", "none"])
+def test_d_s_halving_layers_run_as_products_under_bf16_autocast_on_the_cpu_only(norm):
+    """Same state dict as users' D (plain=True); logits and gradients under bf16 autocast no
+    further from float64's than oneDNN's bf16 layers are; in fp32 the plain layers, bit for bit."""
+    from steadygan.models.dcgan import Discriminator
+    from steadygan.models.patches import Downsample2x
+
+    cfg = TrainConfig().with_overrides([f"model.d_norm={norm}", "model.d_dropout=0"]).validate()
+    torch.manual_seed(0)
+    fast, plain, exact = (Discriminator(cfg.model, 28, 1, plain=p) for p in (False, True, True))
+    plain.load_state_dict(fast.state_dict())
+    exact.load_state_dict(fast.state_dict())
+    kinds = lambda D: [isinstance(m, Downsample2x) for m in D.modules()  # noqa: E731
+                       if isinstance(m, torch.nn.Conv2d)]
+    assert kinds(fast) == [False, True, False]  # the first layer and the head stay plain
+    assert kinds(plain) == [False, False, False]
+    fast, plain = (D.to(memory_format=torch.channels_last) for D in (fast, plain))
+    images = torch.randn(16, 1, 28, 28).contiguous(memory_format=torch.channels_last)
+    assert torch.equal(fast(images), plain(images))  # fp32: the plain layers
+    exact.double()(images.double()).square().mean().backward()
+    for D in (fast, plain):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits = D(images)
+        logits.float().square().mean().backward()
+    for (name, p), q, r in zip(fast.named_parameters(), plain.parameters(), exact.parameters()):
+        error = lambda a: ((a.grad.double() - r.grad).norm() / r.grad.norm()).item()  # noqa: E731
+        assert p.grad.dtype == torch.float32 and error(p) <= 1.25 * error(q) + 1e-3, name
