@@ -92,22 +92,30 @@ def test_the_first_and_last_layers_computed_faster_are_the_plain_conv_transposes
 
 
 @pytest.mark.parametrize("layout", [torch.channels_last, torch.contiguous_format])
-@pytest.mark.parametrize("height, width", [(7, 7), (4, 4), (14, 5)])
+@pytest.mark.parametrize("direction, height, width", [
+    ("up", 7, 7), ("up", 4, 4), ("up", 14, 5), ("down", 14, 14), ("down", 8, 8), ("down", 14, 10)])
 @pytest.mark.parametrize("wants_input_grad", [True, False])
-def test_the_doubling_layer_as_products_is_the_transposed_convolution(layout, height, width,
-                                                                     wants_input_grad):
+def test_the_layers_as_products_are_the_convolutions(layout, direction, height, width,
+                                                     wants_input_grad):
     """In float64, where summation order vanishes: outputs and both gradients equal to
-    conv_transpose2d's, whatever the layout, the size, and whether the input needs a gradient."""
-    from steadygan.models.patches import _ProductConvTranspose
+    conv_transpose2d's (G's doubling layers) and conv2d's (D's halving ones), whatever the layout,
+    the size, and whether the input needs a gradient."""
+    from steadygan.models.patches import _ProductConv, _ProductConvTranspose
 
+    F = torch.nn.functional
+    up = direction == "up"
+    product, reference = ((_ProductConvTranspose, F.conv_transpose2d) if up
+                          else (_ProductConv, F.conv2d))
     torch.manual_seed(0)
     x = torch.randn(3, 6, height, width, dtype=torch.float64).contiguous(memory_format=layout)
-    weight = torch.randn(6, 5, 4, 4, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(*((6, 5) if up else (5, 6)), 4, 4, dtype=torch.float64,
+                         requires_grad=True)
     x.requires_grad_(wants_input_grad)
-    grad = torch.randn(3, 5, 2 * height, 2 * width, dtype=torch.float64)
-    expected = torch.nn.functional.conv_transpose2d(x, weight, stride=2, padding=1)
+    side = (2 * height, 2 * width) if up else (height // 2, width // 2)
+    grad = torch.randn(3, 5, *side, dtype=torch.float64)
+    expected = reference(x, weight, stride=2, padding=1)
     expected_grads = torch.autograd.grad(expected, [weight, x][:1 + wants_input_grad], grad)
-    out = _ProductConvTranspose.apply(x, weight, torch.float64)
+    out = product.apply(x, weight, torch.float64)
     grads = torch.autograd.grad(out, [weight, x][:1 + wants_input_grad], grad)
     torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
     for got, want in zip(grads, expected_grads):
@@ -141,39 +149,21 @@ def test_g_s_doubling_layers_run_as_products_under_bf16_autocast_on_the_cpu_only
     # float64 gradients than oneDNN's bf16 layers are (relative errors 0.2-13 % either way at 64
     # pixels, the products' within 10 % of oneDNN's, 2026-11-29)
     exact, _ = build_models(cfg.model, 64, 3, plain=True)
+    _assert_bf16_gradients_as_near_float64_s(fast, plain, exact, torch.randn(16, 100))
+
+
+def _assert_bf16_gradients_as_near_float64_s(fast, plain, exact, inputs):
+    """Each parameter's gradient (of the outputs' mean square) under bf16 autocast is no
+    further from float64's (`exact`, a plain copy) than oneDNN's bf16 layers' (`plain`)."""
     exact.load_state_dict(fast.state_dict())
-    z = torch.randn(16, 100)
-    exact.double()(z.double()).square().mean().backward()
-    for G in (fast, plain):
+    exact.double()(inputs.double()).square().mean().backward()
+    for model in (fast, plain):
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            image = G(z)
-        image.float().square().mean().backward()
+            out = model(inputs)
+        out.float().square().mean().backward()
     for (name, p), q, r in zip(fast.named_parameters(), plain.parameters(), exact.parameters()):
-        assert p.grad.dtype == torch.float32
         error = lambda a: ((a.grad.double() - r.grad).norm() / r.grad.norm()).item()  # noqa: E731
-        assert error(p) <= 1.25 * error(q) + 1e-3, name
-
-
-@pytest.mark.parametrize("layout", [torch.channels_last, torch.contiguous_format])
-@pytest.mark.parametrize("height, width", [(14, 14), (8, 8), (14, 10)])
-@pytest.mark.parametrize("wants_input_grad", [True, False])
-def test_the_halving_layer_as_products_is_the_convolution(layout, height, width,
-                                                          wants_input_grad):
-    """In float64: outputs and both gradients equal to conv2d's."""
-    from steadygan.models.patches import _ProductConv
-
-    torch.manual_seed(0)
-    x = torch.randn(3, 6, height, width, dtype=torch.float64).contiguous(memory_format=layout)
-    weight = torch.randn(5, 6, 4, 4, dtype=torch.float64, requires_grad=True)
-    x.requires_grad_(wants_input_grad)
-    grad = torch.randn(3, 5, height // 2, width // 2, dtype=torch.float64)
-    expected = torch.nn.functional.conv2d(x, weight, stride=2, padding=1)
-    expected_grads = torch.autograd.grad(expected, [weight, x][:1 + wants_input_grad], grad)
-    out = _ProductConv.apply(x, weight, torch.float64)
-    grads = torch.autograd.grad(out, [weight, x][:1 + wants_input_grad], grad)
-    torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
-    for got, want in zip(grads, expected_grads):
-        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+        assert p.grad.dtype == torch.float32 and error(p) <= 1.25 * error(q) + 1e-3, name
 
 
 def test_r1_s_gradient_of_a_gradient_passes_through_the_halving_layer_s_products():
@@ -207,7 +197,6 @@ def test_d_s_halving_layers_run_as_products_under_bf16_autocast_on_the_cpu_only(
     torch.manual_seed(0)
     fast, plain, exact = (Discriminator(cfg.model, 28, 1, plain=p) for p in (False, True, True))
     plain.load_state_dict(fast.state_dict())
-    exact.load_state_dict(fast.state_dict())
     kinds = lambda D: [isinstance(m, Downsample2x) for m in D.modules()  # noqa: E731
                        if isinstance(m, torch.nn.Conv2d)]
     assert kinds(fast) == [False, True, False]  # the first layer and the head stay plain
@@ -215,11 +204,4 @@ def test_d_s_halving_layers_run_as_products_under_bf16_autocast_on_the_cpu_only(
     fast, plain = (D.to(memory_format=torch.channels_last) for D in (fast, plain))
     images = torch.randn(16, 1, 28, 28).contiguous(memory_format=torch.channels_last)
     assert torch.equal(fast(images), plain(images))  # fp32: the plain layers
-    exact.double()(images.double()).square().mean().backward()
-    for D in (fast, plain):
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            logits = D(images)
-        logits.float().square().mean().backward()
-    for (name, p), q, r in zip(fast.named_parameters(), plain.parameters(), exact.parameters()):
-        error = lambda a: ((a.grad.double() - r.grad).norm() / r.grad.norm()).item()  # noqa: E731
-        assert p.grad.dtype == torch.float32 and error(p) <= 1.25 * error(q) + 1e-3, name
+    _assert_bf16_gradients_as_near_float64_s(fast, plain, exact, images)
