@@ -166,9 +166,13 @@ class StatsWindow:
     def cadence_mean(self) -> tuple[dict[str, float], int]:
         """The means since the last read on the cadence, and their steps; they start afresh."""
         values, steps = (self.sum[1] / max(self.cadence_count, 1)).tolist(), self.cadence_count
+        self.restart_cadence()
+        return dict(zip(STAT_NAMES, values)), steps
+
+    def restart_cadence(self) -> None:
+        """Row 1 starts afresh without being read (a run that does not adapt: no device read)."""
         self.sum[1].zero_()
         self.cadence_count = 0
-        return dict(zip(STAT_NAMES, values)), steps
 
 
 class StopOnSignal:
@@ -413,9 +417,10 @@ def _adapt_augmentation(window: StatsWindow, state: GanState, world: int) -> Non
     """At a read on the run.log_every cadence: adaptive augmentation's p, when the run adapts,
     moves by what D did since the last such read (every process alike: the sums are the global
     batch's)."""
-    since, steps = window.cadence_mean()
     if state.augment_p is None:
+        window.restart_cadence()
         return
+    since, steps = window.cadence_mean()
     t = state.cfg.train
     state.set_augment_p(adapted_probability(state.augment_p_now, since["d_acc_real"],
                                             t.augment_target,
