@@ -54,17 +54,26 @@ def run_sweep(base: TrainConfig, trials: list[Trial], out: Path, workers: int = 
         print(note, file=sys.stderr)
     out.mkdir(parents=True, exist_ok=True)
     run_one = TrialRunner.for_sweep(base, out, eval_samples, data_dir, fid_threshold)
-    # a resumed sweep with few trials left starts no idle workers (nor an MPS daemon for none)
-    workers = max(1, min(workers, run_one.unfinished(trials)))
+    # a resumed sweep hands the backend only what is left: no idle workers, and no Ray instance
+    # (15 s to start here) or MPS daemon for a sweep that has nothing left to run
+    results = {t.name: run_one.result_of(t) for t in trials}
+    pending = [t for t in trials if results[t.name] is None]
+    workers = max(1, min(workers, len(pending)))
     # Ray hands out GPU shares itself; the local workers get CUDA MPS when they share one GPU
     device = resolve_device(base.train.device)
-    gpu = contextlib.nullcontext() if run_on_ray else sharing_gpu(device.type, workers, mps)
-    with gpu, tqdm(total=len(trials), desc="sweep", unit="trial", disable=not progress) as bar:
+    gpu = contextlib.nullcontext() if run_on_ray or not pending else \
+        sharing_gpu(device.type, workers, mps)
+    with gpu, tqdm(total=len(trials), initial=len(trials) - len(pending), desc="sweep",
+                   unit="trial", disable=not progress) as bar:
         done = partial(bar.update, 1)
-        results = run_on_ray(run_one, trials, workers, base.train.device, out / "ray", done) \
-            if run_on_ray else run_locally(run_one, trials, workers, done, visible_gpus(device))
-    write_results(results, out / "results.csv")
-    return results
+        if pending:
+            ran = run_on_ray(run_one, pending, workers, base.train.device, out / "ray", done) \
+                if run_on_ray else run_locally(run_one, pending, workers, done,
+                                               visible_gpus(device))
+            results.update((t.name, r) for t, r in zip(pending, ran))
+    ordered = [results[t.name] for t in trials]
+    write_results(ordered, out / "results.csv")
+    return ordered
 
 
 def _ray_runner() -> Callable[..., list[dict[str, Any]]]:
@@ -161,15 +170,17 @@ class TrialRunner:
         return cls(base_file, out / "trials", eval_samples, data_dir, base.data.name,
                    fid_threshold)
 
-    def unfinished(self, trials: list[Trial]) -> int:
-        """How many of `trials` have no result yet (a rerun skips the others)."""
-        return sum(not (self.trials_dir / t.name / RESULT_FILE).exists() for t in trials)
+    def result_of(self, trial: Trial) -> dict[str, Any] | None:
+        """A finished trial's result (a rerun skips it), or None."""
+        done = self.trials_dir / trial.name / RESULT_FILE
+        return json.loads(done.read_text()) if done.exists() else None
 
     def __call__(self, trial: Trial) -> dict[str, Any]:
         run = self.trials_dir / trial.name
         done = run / RESULT_FILE
-        if done.exists():
-            return json.loads(done.read_text())
+        finished = self.result_of(trial)
+        if finished is not None:
+            return finished
         code, text = self._execute({"run": str(run), "base": str(self.base_file),
                                     "settings": trial.settings(),
                                     "eval_samples": self.eval_samples, "data_dir": self.data_dir})

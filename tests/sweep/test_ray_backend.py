@@ -9,8 +9,9 @@ from test_sweep import TINY, _rows
 GRID = ["--grid", "train.lr_d=1e-3,2e-3"]  # 2 x 1 seed: two trials
 
 
-def test_the_ray_backend_reaches_the_local_results_and_resumes(tmp_path, monkeypatch, capsys):
-    pytest.importorskip("ray")
+def test_the_ray_backend_reaches_the_local_results_and_a_finished_sweep_skips_ray(
+        tmp_path, monkeypatch, capsys):
+    ray = pytest.importorskip("ray")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # where ~/ray_results would appear
     local, on_ray = tmp_path / "local", tmp_path / "on_ray"
     assert main(["sweep", *GRID, "--out", str(local), *TINY]) == 0
@@ -23,12 +24,15 @@ def test_the_ray_backend_reaches_the_local_results_and_resumes(tmp_path, monkeyp
     assert sorted(p.name for p in (on_ray / "ray").glob("*/*") if p.is_dir()) == [
         "lr_d-1e-3_s0", "lr_d-2e-3_s0"]  # Ray's own files stay in the sweep directory
     assert not (tmp_path / "home" / "ray_results").exists()
+    assert not ray.is_initialized()  # the sweep's own instance is shut down
 
+    # run again: every trial has its result, so Ray is not even started (a resumed sweep hands
+    # the backend only its unfinished trials: test_sweep.py)
     trial_files = sorted((on_ray / "trials").glob("*/trial.json"))
     before = {p: p.stat().st_mtime_ns for p in trial_files}
-    trial_files[1].unlink()  # as if the sweep had been killed during that trial
+    monkeypatch.setattr(ray, "init", lambda *a, **k: pytest.fail("Ray started for nothing"))
     assert main(["sweep", *GRID, "--out", str(on_ray), "--backend", "ray", *TINY]) == 0
-    assert [p for p in before if p.stat().st_mtime_ns != before[p]] == [trial_files[1]]
+    assert {p: p.stat().st_mtime_ns for p in trial_files} == before
     assert _rows(on_ray) == rows
 
 

@@ -328,8 +328,9 @@ def test_visible_gpus_are_spread_only_when_there_are_several(monkeypatch):
     assert gpu_sharing.visible_gpus(torch.device("cpu")) == []
 
 
-def test_a_resumed_sweep_starts_only_the_workers_its_unfinished_trials_need(monkeypatch, tmp_path):
-    """Two of three trials finished: one worker, and so no GPU sharing daemon, not eight."""
+def test_a_resumed_sweep_hands_its_backend_only_the_unfinished_trials(monkeypatch, tmp_path):
+    """Two of three trials finished: one worker for the third, and so no GPU sharing daemon, not
+    eight; a sweep with nothing left starts no backend at all (Ray took 15 s to start here)."""
     import contextlib
 
     from steadygan.sweep import local
@@ -339,21 +340,34 @@ def test_a_resumed_sweep_starts_only_the_workers_its_unfinished_trials_need(monk
     out = tmp_path / "sweep"
     for trial in trials[:2]:
         (out / "trials" / trial.name).mkdir(parents=True)
-        (out / "trials" / trial.name / local.RESULT_FILE).write_text('{"trial": "done"}')
+        (out / "trials" / trial.name / local.RESULT_FILE).write_text(
+            json.dumps({"trial": trial.name, "fid": 1.0}))
     seen = {}
 
     def sharing(device_type, workers, mode):
         seen["sharing"] = workers
         return contextlib.nullcontext()
 
-    def run_locally(run_one, trials, workers, done, gpus):
-        seen["pool"] = workers
-        return [run_one(t) for t in trials[:2]]
+    def run_locally(run_one, pending, workers, done, gpus):
+        seen["pool"], seen["pending"] = workers, [t.name for t in pending]
+        return [{"trial": t.name, "fid": 2.0} for t in pending]
 
     monkeypatch.setattr(local, "sharing_gpu", sharing)
     monkeypatch.setattr(local, "run_locally", run_locally)
-    local.run_sweep(TrainConfig(), trials, out, workers=8, progress=False)
-    assert seen == {"sharing": 1, "pool": 1}
+    results = local.run_sweep(TrainConfig(), trials, out, workers=8, progress=False)
+    assert seen == {"sharing": 1, "pool": 1, "pending": [trials[2].name]}
+    assert [(r["trial"], r["fid"]) for r in results] == [
+        (trials[0].name, 1.0), (trials[1].name, 1.0), (trials[2].name, 2.0)]  # in grid order
+    assert [r["trial"] for r in _rows(out)] == [t.name for t in trials]
+
+    (out / "trials" / trials[2].name).mkdir()
+    (out / "trials" / trials[2].name / local.RESULT_FILE).write_text(json.dumps(results[2]))
+    seen.clear()
+    monkeypatch.setattr(local, "_ray_runner",
+                        lambda: lambda *args: pytest.fail("Ray was started for nothing"))
+    assert local.run_sweep(TrainConfig(), trials, out, workers=8, progress=False,
+                           backend="ray") == results
+    assert seen == {}  # neither workers nor an MPS daemon
 
 
 def test_a_sweep_over_what_the_controller_moves_says_the_controller_is_on():
