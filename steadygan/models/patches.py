@@ -133,9 +133,8 @@ class Upsample2x(nn.ConvTranspose2d):
 class Downsample2x(nn.Conv2d):
     """D's halving layers after the first: Conv2d(c_in, c_out, 4, 2, 1), whose forward and weight
     gradient run as matrix products under bf16 autocast on the CPU (module docstring), the plain
-    layer elsewhere. Same parameters
-    and state dict; with spectral norm `self.weight` is the normalised weight, as for the plain
-    layer. Images of even sides only, as D's are."""
+    layer elsewhere. Same parameters and state dict; with spectral norm `self.weight` is the
+    normalised weight, as for the plain layer. Images of even sides only, as D's are."""
 
     def __init__(self, c_in: int, c_out: int, bias: bool) -> None:
         super().__init__(c_in, c_out, KERNEL, 2, 1, bias=bias)

@@ -173,7 +173,16 @@ class TrialRunner:
     def result_of(self, trial: Trial) -> dict[str, Any] | None:
         """A finished trial's result (a rerun skips it), or None."""
         done = self.trials_dir / trial.name / RESULT_FILE
-        return json.loads(done.read_text()) if done.exists() else None
+        if not done.exists():
+            return None
+        try:
+            result = json.loads(done.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            result = exc
+        if not isinstance(result, dict):  # written atomically, so damaged after the sweep
+            raise ConfigError(f"{done}: not a trial's result ({type(result).__name__}); delete "
+                              "it and the same command runs that trial again")
+        return result
 
     def __call__(self, trial: Trial) -> dict[str, Any]:
         run = self.trials_dir / trial.name

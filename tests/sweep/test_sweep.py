@@ -455,3 +455,16 @@ def test_success_rules_per_domain():
     assert not local.succeeded({**points, "modes_covered": 7}, "ring8", 10.0)
     assert local.succeeded({"verdict": "healthy"}, "folder", 10.0)  # no domain metric taken
     assert not local.succeeded({"verdict": "failure"}, "folder", 10.0)
+
+
+@pytest.mark.parametrize("text", ['{"trial": "lr_d-1e-4_s0", "fi', "[1, 2]", "\udcff"])
+def test_a_damaged_trial_result_is_one_line_naming_the_file_and_exit_2(tmp_path, capsys, text):
+    out = tmp_path / "sweep"
+    args = ["sweep", "--grid", "train.lr_d=1e-4", "--out", str(out), *TINY]
+    damaged = out / "trials" / "lr_d-1e-4_s0" / "trial.json"
+    damaged.parent.mkdir(parents=True)
+    damaged.write_bytes(text.encode("utf-8", "surrogateescape"))
+    assert main(args) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]  # after the controller's note
+    assert error.startswith("steadygan: error: ") and str(damaged) in error and "delete it" in error
+    assert not (out / "results.csv").exists()
