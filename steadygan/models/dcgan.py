@@ -197,7 +197,8 @@ class Discriminator(nn.Module):
         c_in = channels
         for i, c_out in enumerate(widths):
             bias = norm != "batch" or i == 0
-            # the first layer's product would be 16 x channels deep: oneDNN's own is faster
+            # the first layer stays oneDNN's: as Downsample2x its forward and weight gradient
+            # were faster alone, but the whole bf16 step was not (BENCHMARKS.md, 2026-11-29)
             conv = (nn.Conv2d(c_in, c_out, 4, 2, 1, bias=bias) if i == 0 or plain
                     else Downsample2x(c_in, c_out, bias))
             layers += block(conv, c_out, first=i == 0)

@@ -177,12 +177,14 @@ class TrialRunner:
             return None
         try:
             result = json.loads(done.read_text())
+            if isinstance(result, dict):
+                return result
+            problem = f"a JSON {type(result).__name__}"
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            result = exc
-        if not isinstance(result, dict):  # written atomically, so damaged after the sweep
-            raise ConfigError(f"{done}: not a trial's result ({type(result).__name__}); delete "
-                              "it and the same command runs that trial again")
-        return result
+            problem = type(exc).__name__
+        # written atomically, so damaged after the sweep wrote it
+        raise ConfigError(f"{done}: not a trial's result ({problem}); delete it and the same "
+                          "command runs that trial again")
 
     def __call__(self, trial: Trial) -> dict[str, Any]:
         run = self.trials_dir / trial.name
