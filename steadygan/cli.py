@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from steadygan.config import DIR_SOURCES, ConfigError, TrainConfig, dump_toml, load_config
+from steadygan.config import (DIR_SOURCES, ConfigError, TrainConfig, check_device, dump_toml,
+                              load_config)
+from steadygan.outputs import output_file, output_folder
 
 if TYPE_CHECKING:  # the training loop imports torch; the CLI imports it only when it trains
     from steadygan.train.loop import RunResult
@@ -264,7 +266,13 @@ def _train(args: argparse.Namespace) -> int:
         if args.config:
             raise ConfigError("--config: not allowed with --resume (the run's config.toml is used; "
                               "change settings with --set)")
-        cfg = RunDir(args.resume).read_config().with_overrides(_assignments(args))
+        cfg = RunDir(args.resume).read_config()
+        asked = cfg.with_overrides(_assignments(args))
+        if asked.run.out != cfg.run.out and Path(asked.run.out).resolve() != \
+                Path(args.resume).resolve():  # a moved run keeps its old run.out: no matter
+            raise ConfigError(f"run.out: {asked.run.out}: not allowed with --resume (the run "
+                              f"goes on in its own folder, {args.resume})")
+        cfg = asked
         cfg.run.out = args.resume
         cfg.validate()
     else:
@@ -348,6 +356,10 @@ def _sample(args: argparse.Namespace) -> int:
             raise ConfigError(f"{flag}: {path}: must end in {suffix}")
     if args.walk is not None and not 2 <= args.walk <= args.n:
         raise ConfigError(f"--walk: must be in 2..N (--n {args.n}), got {args.walk}")
+    for flag, path in (("--out", args.out), ("--npz", args.npz)):
+        if path:
+            output_file(path, flag)
+    check_device(args.device, "--device")
     generator = TrainedGenerator(args.run, args.checkpoint, ema=args.ema, device=args.device)
     if args.walk is None:
         samples, what = generator.sample(args.n, args.seed), f"{args.n} samples"
@@ -359,7 +371,6 @@ def _sample(args: argparse.Namespace) -> int:
         generator.save_picture(samples, args.out, nrow=args.walk)
         print(f"wrote {args.out} ({what})")
     if args.npz:
-        Path(args.npz).parent.mkdir(parents=True, exist_ok=True)
         key = "images" if samples.ndim == 4 else "points"
         np.savez_compressed(args.npz, **{key: samples})
         print(f"wrote {args.npz} ({' x '.join(map(str, samples.shape))} {samples.dtype})")
@@ -373,6 +384,9 @@ def _eval(args: argparse.Namespace) -> int:
     if bool(args.run) == bool(args.npz):
         raise ConfigError("eval: give either a run directory or --npz FILE")
     _check_samples(args.samples)
+    check_device(args.device, "--device")
+    if args.out:  # checked now: the evaluation takes minutes, and its result would be lost
+        output_file(args.out, "--out")
 
     def announce(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
@@ -421,7 +435,7 @@ def _sweep(args: argparse.Namespace) -> int:
     axes = parse_grid(args.grid, base)
     points = sample_random(parse_random(args.random, base), args.trials) if args.random else None
     trials = expand(axes, args.seeds, points)
-    out = Path(args.out)
+    out = output_folder(args.out, "--out", create=False)  # created once the trials can start
     results = _run_trials(args, base, trials)
     wins = sum(bool(r.get("success")) for r in results)
     heatmap = " and heatmap.png" if save_heatmap(results, axes, out / "heatmap.png") else ""
@@ -444,7 +458,7 @@ def _ablate(args: argparse.Namespace) -> int:
         raise ConfigError(f"--workers: must be >= 1, got {args.workers}")
     base = resolve_config(args)
     trials = ablation_trials(base, args.only, args.seeds)
-    out = Path(args.out)
+    out = output_folder(args.out, "--out", create=False)  # created once the trials can start
     results = _run_trials(args, base, trials)
     table = ablation_table(results)
     atomic_write_text(out / "ablation.md", table)
@@ -468,6 +482,10 @@ def _classifier(args: argparse.Namespace) -> int:
 
     if args.epochs < 1:
         raise ConfigError(f"--epochs: must be >= 1, got {args.epochs}")
+    if args.threads is not None and args.threads < 1:
+        raise ConfigError(f"--threads: must be >= 1, got {args.threads}")
+    check_device(args.device, "--device")
+    output_file(args.out, "--out")  # checked now, not after the training
     train_and_save(args.data_dir, Path(args.out), args.epochs, args.seed, args.device,
                    args.threads, args.limit, log=lambda m: print(m, flush=True))
     return 0
@@ -518,6 +536,23 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `steadygan eval RUN | head`: the reader left, nothing is wrong
         sys.stdout = open(os.devnull, "w")
         return 0
+    except OSError as exc:  # a file or folder that could not be read or written
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"steadygan: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (MemoryError, RuntimeError) as exc:
+        if not out_of_memory(exc):
+            raise
+        reason = (str(exc).strip().splitlines() or ["out of memory"])[0]
+        print(f"steadygan: error: out of memory ({reason}); lower train.batch_size, the model "
+              "widths, --n or --samples", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """An allocation the machine could not give: CPU or GPU memory, or the address space."""
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" \
+        or "can't allocate memory" in str(exc)
 
 
 def entry() -> None:

@@ -451,6 +451,7 @@ def _check_train(cfg: TrainConfig) -> None:
     t = cfg.train
     _require(t.batch_size >= 2, "train.batch_size", f"must be >= 2, got {t.batch_size}")
     _require(t.epochs > 0 or t.steps > 0, "train.epochs", "must be > 0 (or set train.steps)")
+    _require(math.isfinite(t.epochs), "train.epochs", f"must be a finite number, got {t.epochs}")
     _require(t.steps >= 0, "train.steps", f"must be >= 0, got {t.steps}")
     for name in ("lr_g", "lr_d"):
         lr = getattr(t, name)
@@ -467,12 +468,18 @@ def _check_train(cfg: TrainConfig) -> None:
     _require(0.0 <= t.ema_decay < 1.0, "train.ema_decay", f"must be in [0, 1), got {t.ema_decay}")
     _require(t.lr_warmup_steps >= 0, "train.lr_warmup_steps",
              f"must be >= 0, got {t.lr_warmup_steps}")
-    _require(t.device == "auto" or t.device in ("cpu", "cuda", "mps") or t.device.startswith("cuda:"),
-             "train.device", f"must be auto, cpu, cuda, cuda:N or mps, got '{t.device}'")
+    check_device(t.device, "train.device")
     _one_of(t.precision, ("auto", "fp32", "bf16", "fp16"), "train.precision")
     _one_of(t.cuda_graph, ("auto", "on", "off"), "train.cuda_graph")
     _one_of(t.memory_format, MEMORY_FORMATS, "train.memory_format")
     _require(t.cuda_streams in (1, 2), "train.cuda_streams", f"must be 1 or 2, got {t.cuda_streams}")
+
+
+def check_device(name: str, setting: str) -> None:
+    """A device name steadygan understands (whether this machine has it is checked on use)."""
+    index = name[len("cuda:"):] if name.startswith("cuda:") else "0"
+    known = name in ("auto", "cpu", "cuda", "mps") or (name.startswith("cuda:") and index.isdigit())
+    _require(known, setting, f"must be auto, cpu, cuda, cuda:N or mps, got '{name}'")
 
 
 def _check_augment(cfg: TrainConfig) -> None:

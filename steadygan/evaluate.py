@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -217,19 +219,29 @@ def evaluate_npz(path: str | Path, data_dir: str | None = None) -> dict[str, Any
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")
-    try:
-        with np.load(path) as archive:
-            if not archive.files:
-                raise ConfigError(f"{path}: holds no arrays")
-            images = archive[archive.files[0]]
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: not a readable .npz file ({exc})") from None
+    images = _first_array(path)
     if images.ndim == 4 and images.shape[1] == 3:
         result = dict(stacked_modes(images))
     else:
         result = evaluate_images(images, data_dir=data_dir)
     result["source"] = str(path)
     return result
+
+
+def _first_array(path: Path) -> np.ndarray:
+    """The first array of an .npz archive (or the one array of an .npy file); a file that is
+    neither, empty or cut short is a ConfigError naming it."""
+    try:
+        loaded = np.load(path)
+        if isinstance(loaded, np.ndarray):  # an .npy file: one array, nothing to choose
+            return loaded
+        with loaded as archive:
+            if not archive.files:
+                raise ConfigError(f"{path}: holds no arrays")
+            return archive[archive.files[0]]
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise ConfigError(f"{path}: not a readable .npz file ({reason})") from None
 
 
 def write_json(result: dict[str, Any], path: str | Path) -> None:

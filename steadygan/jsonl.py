@@ -9,9 +9,11 @@ from typing import Any
 Record = dict[str, Any]
 
 
-def read_jsonl(path: Path) -> tuple[list[Record], list[int], int]:
+def read_jsonl(path: Path, number_key: str | None = None
+               ) -> tuple[list[Record], list[int], int]:
     """The JSON objects of a JSON-lines file, the (1-based) numbers of the lines it skipped,
-    and the number of lines."""
+    and the number of lines. With `number_key` (metrics.jsonl's "step"), an object without a
+    number there is skipped too: every reader of the file orders and compares by it."""
     records, bad = [], []
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     for line_no, line in enumerate(lines, 1):
@@ -22,8 +24,12 @@ def read_jsonl(path: Path) -> tuple[list[Record], list[int], int]:
         except json.JSONDecodeError:
             bad.append(line_no)
             continue
-        if isinstance(value, dict):
+        if isinstance(value, dict) and (number_key is None or _is_number(value.get(number_key))):
             records.append(value)
         else:
             bad.append(line_no)
     return records, bad, len(lines)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from steadygan.config import ConfigError, TrainConfig
-from steadygan.train.checkpoint import checkpoint_config, load_checkpoint
+from steadygan.train.checkpoint import SAMPLE_KEYS, checkpoint_config, load_checkpoint
 from steadygan.train.device import resolve_device
 from steadygan.train.domain import ImageDomain, PointDomain, domain_for
 from steadygan.train.rundir import RunDir
@@ -20,7 +20,7 @@ class TrainedGenerator:
     def __init__(self, run_dir: str | Path, checkpoint: str | Path | None = None, ema: bool = True,
                  device: str = "auto") -> None:
         self.path = RunDir(run_dir).resolve_checkpoint(checkpoint)
-        ckpt = load_checkpoint(self.path)
+        ckpt = load_checkpoint(self.path, needs=SAMPLE_KEYS)
         self.cfg: TrainConfig = checkpoint_config(ckpt, self.path)
         self.step = int(ckpt["step"])
         self.domain: ImageDomain | PointDomain = domain_for(self.cfg)

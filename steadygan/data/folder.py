@@ -58,10 +58,24 @@ def _decode(path: Path, mode: str) -> Image.Image:
     try:
         with Image.open(path) as img:
             # Phone photos store rotation in EXIF; apply it so faces are upright.
-            return ImageOps.exif_transpose(img).convert(mode)
+            return _to_8_bits(ImageOps.exif_transpose(img)).convert(mode)
     except _DECODE_ERRORS as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise DataError(f"{path}: cannot decode image ({reason})") from exc
+
+
+def _to_8_bits(img: Image.Image) -> Image.Image:
+    """A 16-bit or 32-bit grayscale image scaled to 0..255: Pillow's own conversion to "L"
+    clips such pixels at 255, which turns most 16-bit scans white."""
+    if img.mode not in ("I", "F") and not img.mode.startswith("I;16"):
+        return img
+    pixels = np.asarray(img, dtype=np.float64)
+    top = float(pixels.max(initial=0.0))
+    if img.mode.startswith("I;16") or top > 255:
+        pixels = pixels / 257.0  # 65535 -> 255
+    elif img.mode == "F" and top <= 1.0:
+        pixels = pixels * 255.0  # floats in [0, 1]
+    return Image.fromarray(np.clip(np.rint(pixels), 0, 255).astype(np.uint8))  # "L"
 
 
 def load_image_folder(path: str | Path, image_size: int, channels: int,

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from steadygan.config import ConfigError
 from steadygan.data.mnist import load_mnist
 from steadygan.metrics.inputs import MetricInputError, validate_images
 
@@ -195,10 +196,10 @@ def train_classifier(
         raise ValueError(f"epochs={epochs}: must be at least 1")
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
+    if limit is not None and limit < 2:
+        raise ConfigError(f"--limit: training needs at least 2 images, got {limit}")
     images, labels = load_mnist(data_dir, "train")
     images, labels = images[:limit], labels[:limit]
-    if len(images) < 2:
-        raise ValueError(f"limit={limit}: training needs at least 2 images")
     x_all = torch.from_numpy(images).unsqueeze(1).float().div_(255.0).to(device)
     y_all = torch.from_numpy(labels.astype(np.int64)).to(device)
 
@@ -206,9 +207,10 @@ def train_classifier(
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps_per_epoch = math.ceil(len(x_all) / batch_size)
     if epochs * steps_per_epoch < 10:  # OneCycleLR divides by zero on shorter runs
-        raise ValueError(
-            f"{len(x_all)} images, batch_size={batch_size}, epochs={epochs}: "
-            f"{epochs * steps_per_epoch} steps, the one-cycle schedule needs at least 10"
+        raise ConfigError(
+            f"--limit / --epochs: {len(x_all)} images in batches of {batch_size} for {epochs} "
+            f"epoch(s) make {epochs * steps_per_epoch} steps; the one-cycle schedule needs at "
+            "least 10"
         )
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.2

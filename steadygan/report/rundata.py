@@ -87,10 +87,10 @@ def _skipped_note(name: str, bad: list[int], n_lines: int) -> str:
     return f"{name}: {len(bad)} unreadable line(s) skipped (line {', '.join(map(str, bad[:5]))})"
 
 
-def _read_noted(run: RunData, name: str) -> list[Record] | None:
+def _read_noted(run: RunData, name: str, number_key: str | None = None) -> list[Record] | None:
     """The records of RUN/name, noting damage on the run; None when unreadable."""
     try:
-        records, bad, n_lines = read_jsonl(run.path / name)
+        records, bad, n_lines = read_jsonl(run.path / name, number_key)
     except OSError as exc:
         run.notes.append(f"{name} is unreadable ({exc.strerror or exc})")
         return None
@@ -103,7 +103,7 @@ def _read_metrics(run: RunData) -> None:
     if not (run.path / "metrics.jsonl").is_file():
         run.notes.append("metrics.jsonl is missing: no training curves")
         return
-    records = _read_noted(run, "metrics.jsonl")
+    records = _read_noted(run, "metrics.jsonl", number_key="step")
     if records is None:
         return
     lists = {"train": run.train, "eval": run.evals, "balance": run.balance,

@@ -53,6 +53,9 @@ def ablation_trials(base: TrainConfig, names: list[str] | None, seeds: int) -> l
     if unknown:
         raise ConfigError(f"--only: unknown ablation(s) {', '.join(unknown)} "
                           f"(known: {', '.join(ABLATIONS)})")
+    twice = sorted({n for n in chosen if chosen.count(n) > 1})
+    if twice:
+        raise ConfigError(f"--only: names {', '.join(twice)} more than once")
     if seeds < 1:
         raise ConfigError(f"--seeds: must be >= 1, got {seeds}")
     for name in chosen:  # every variant must be valid for this base (e.g. patch sizes)

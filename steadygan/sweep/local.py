@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 from tqdm.auto import tqdm
 
 from steadygan.atomic import atomic_write_text
-from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig, dump_toml
+from steadygan.config import MIXTURE_SOURCES, ConfigError, TrainConfig, dump_toml, load_config
 from steadygan.data.stacked import NUM_MODES
 from steadygan.sweep.environ import environ_for_children
 from steadygan.sweep.gpu_sharing import pin_worker_to_gpu, sharing_gpu, visible_gpus
@@ -74,6 +74,16 @@ def run_sweep(base: TrainConfig, trials: list[Trial], out: Path, workers: int = 
     ordered = [results[t.name] for t in trials]
     write_results(ordered, out / "results.csv")
     return ordered
+
+
+def _changed_settings(before: TrainConfig, now: TrainConfig) -> list[str]:
+    """"section.key old -> new" for every setting the trials read that differs (progress bars and
+    the folder are not read: a trial has its own)."""
+    ignored = {("run", "progress"), ("run", "out")}
+    old, new = before.to_dict(), now.to_dict()
+    return [f"{section}.{key} {old[section].get(key)} -> {value}"
+            for section, values in new.items() for key, value in values.items()
+            if (section, key) not in ignored and old[section].get(key) != value]
 
 
 def _ray_runner() -> Callable[..., list[dict[str, Any]]]:
@@ -164,8 +174,15 @@ class TrialRunner:
     @classmethod
     def for_sweep(cls, base: TrainConfig, out: Path, eval_samples: int | None, data_dir: str | None,
                   fid_threshold: float) -> TrialRunner:
-        """Writes out/base.toml, the config every trial starts from."""
+        """Writes out/base.toml, the config every trial starts from; a sweep begun with other
+        settings is refused, since its finished trials would be compared with new ones."""
         base_file = out / "base.toml"
+        if base_file.is_file() and any((out / "trials").glob("*")):
+            changed = _changed_settings(load_config(base_file), base)
+            if changed:
+                raise ConfigError(f"--out: {out} holds a sweep begun with other settings "
+                                  f"({', '.join(changed[:4])}); the same command resumes it, "
+                                  "another --out starts a new one")
         atomic_write_text(base_file, dump_toml(base))
         return cls(base_file, out / "trials", eval_samples, data_dir, base.data.name,
                    fid_threshold)

@@ -81,7 +81,14 @@ def _host_copy(value: Any, gpus: set[torch.device]) -> Any:
     return copy.deepcopy(value)  # numbers and strings as they are, arrays copied
 
 
-def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+# what a resume reads, and what sampling from a checkpoint reads
+RESUME_KEYS = ("step", "config", "G", "D", "G_ema", "opt_g", "opt_d", "rng", "stats_window")
+SAMPLE_KEYS = ("step", "config", "G", "G_ema")
+
+
+def load_checkpoint(path: Path, map_location: str | torch.device = "cpu",
+                    needs: tuple[str, ...] = RESUME_KEYS) -> dict[str, Any]:
+    """The checkpoint at `path`, holding at least the entries `needs`."""
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
     try:
@@ -90,6 +97,9 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
         raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT_VERSION:
         raise CheckpointError(f"{path}: not a steadygan checkpoint (format {FORMAT_VERSION})")
+    missing = [key for key in needs if key not in ckpt]
+    if missing:
+        raise CheckpointError(f"{path}: damaged checkpoint, without {', '.join(missing)}")
     return ckpt
 
 

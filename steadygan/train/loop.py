@@ -253,6 +253,11 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
         print(f"steadygan: data.dir: {check.finding()}: no live evaluation, no best.pt",
               file=sys.stderr)
     health = HealthMonitor(cfg, run, state, domain, data)
+    total = cfg.total_steps(n_images // ranks.world)  # an epoch: n_images / (batch_size x world)
+    if resumed is not None and int(resumed["step"]) > total:
+        setting = "train.steps" if cfg.train.steps > 0 else "train.epochs"
+        raise ConfigError(f"{setting}: {run.path} is at step {resumed['step']}, past the {total} "
+                          "steps asked for; to continue it, ask for more (--steps N)")
     start = 0
     if resumed is not None:
         start = _resume_into(state, window, best, health, run, resumed, ranks)
@@ -263,7 +268,6 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
         if check is not None and resumed is None:  # for eval and sweeps (digits_check.py)
             run.append_metrics(check.record())
 
-    total = cfg.total_steps(n_images // ranks.world)  # an epoch: n_images / (batch_size x world)
     order = BatchOrder(n_images, cfg.train.batch_size, cfg.train.seed, device, ranks.rank,
                        ranks.world)
     z_fixed = fixed_latents(cfg, device)
@@ -467,6 +471,7 @@ def _resume_into(state: GanState, window: StatsWindow, best: BestTracker | None,
 
 def _resumable_checkpoint(run: RunDir, cfg: TrainConfig) -> dict[str, Any]:
     ckpt = load_checkpoint(run.last_checkpoint)
+    run.remove_unfinished_writes()
     saved = checkpoint_config(ckpt, run.last_checkpoint)
     if cfg.data.channels == 0:  # as the images are: as they were when the run began
         cfg.data.channels = saved.data.channels

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from steadygan.atomic import atomic_write_text
 from steadygan.config import ConfigError, TrainConfig, dump_toml, load_config
 from steadygan.jsonl import read_jsonl
+from steadygan.outputs import output_folder
 
 
 class RunDir:
@@ -101,7 +102,17 @@ class RunDir:
         if self.last_checkpoint.exists():
             raise ConfigError(f"run.out: {self.path} already holds a run; "
                               f"continue it with --resume {self.path} or choose another --out")
-        self.path.mkdir(parents=True, exist_ok=True)
+        output_folder(self.path, "run.out")
+
+    def remove_unfinished_writes(self) -> list[Path]:
+        """Delete the temp files of writes a kill cut short (atomic.py names them .NAME.*.tmp;
+        a half checkpoint is tens of MiB); return them. Only while no write of this run is
+        under way: at a resume, before training starts."""
+        stale = [p for folder in (self.path, self.path / "checkpoints", self.path / "samples")
+                 for p in folder.glob(".*.tmp") if p.is_file()]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return stale
 
     def write_config(self, cfg: TrainConfig) -> None:
         atomic_write_text(self.config_path, dump_toml(cfg))
@@ -122,7 +133,7 @@ class RunDir:
         """Its records; lines a kill cut short or damage made unreadable are skipped."""
         if not self.metrics_path.exists():
             return []
-        return read_jsonl(self.metrics_path)[0]
+        return read_jsonl(self.metrics_path, number_key="step")[0]
 
     def truncate_metrics(self, step: int) -> None:
         """Drop records written after the checkpoint we resume from: they will be rewritten."""

@@ -163,3 +163,26 @@ def test_bad_channels_and_size(tmp_path):
         load_image_folder(tmp_path, 16, 4)
     with pytest.raises(DataError, match="image_size=0"):
         load_image_folder(tmp_path, 0, 3)
+
+
+def test_16_bit_grayscale_images_are_scaled_to_8_bits_not_clipped(tmp_path):
+    # Pillow's own conversion clipped every level above 255: a 16-bit ramp came out white
+    ramp = np.linspace(0, 65535, 28 * 28).reshape(28, 28)
+    Image.fromarray(ramp.astype(np.uint16)).save(tmp_path / "deep.png")
+    assert Image.open(tmp_path / "deep.png").mode in ("I;16", "I")
+    pixels = load_image_folder(tmp_path, 28, 1, progress=False)[0, 0].astype(float)
+    assert np.abs(pixels - ramp / 257).max() <= 1.0  # every level in its place
+    assert pixels.min() == 0 and pixels.max() == 255
+
+
+@pytest.mark.parametrize("mode, values, expected", [
+    ("I", [0, 32896, 65535], [0, 128, 255]),  # 16-bit levels in 32-bit pixels (older Pillow)
+    ("I", [0, 100, 255], [0, 100, 255]),  # 8-bit levels: as they are
+    ("F", [0.0, 0.5, 1.0], [0, 128, 255]),  # floats in [0, 1]
+])
+def test_wide_pixel_modes_keep_their_levels(mode, values, expected):
+    from steadygan.data.folder import _to_8_bits
+    img = Image.new(mode, (3, 1))
+    img.putdata(values)
+    converted = _to_8_bits(img)
+    assert converted.mode == "L" and list(converted.getdata()) == expected

@@ -468,3 +468,20 @@ def test_a_damaged_trial_result_is_one_line_naming_the_file_and_exit_2(tmp_path,
     error = capsys.readouterr().err.strip().splitlines()[-1]  # after the controller's note
     assert error.startswith("steadygan: error: ") and str(damaged) in error and "delete it" in error
     assert not (out / "results.csv").exists()
+
+
+def test_a_sweep_begun_with_other_settings_is_not_mixed_into(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    args = ["sweep", "--grid", "train.lr_d=1e-4", "--out", str(out), *TINY]
+    (out / "trials" / "lr_d-1e-4_s0").mkdir(parents=True)  # a trial of the first command
+    from steadygan.cli import build_parser, resolve_config
+    earlier = resolve_config(build_parser().parse_args(args)).with_overrides(
+        ["model.mlp_depth=2"])
+    (out / "base.toml").write_text(dump_toml(earlier))
+    assert main(args) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith(f"steadygan: error: --out: {out} holds a sweep begun with other "
+                            "settings (model.mlp_depth 2 -> 3); the same command resumes "
+                            "it, another --out starts a new one")
+    assert (out / "base.toml").read_text() == dump_toml(earlier)  # left as it was
+    assert not (out / "results.csv").exists()
