@@ -83,7 +83,7 @@ def _host_copy(value: Any, gpus: set[torch.device]) -> Any:
 
 # what a resume reads, and what sampling from a checkpoint reads
 RESUME_KEYS = ("step", "config", "G", "D", "G_ema", "opt_g", "opt_d", "rng", "stats_window")
-SAMPLE_KEYS = ("step", "config", "G", "G_ema")
+SAMPLE_KEYS = ("step", "config", "G")  # G_ema: used where there is one
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu",
