@@ -33,6 +33,27 @@ def tiny_train_args(out, steps=4, *extra):
     return args + list(extra)
 
 
+def one_line_error(capsys, argv, fragment) -> str:
+    """`steadygan ARGV` fails with exit code 2 and one line on stderr that holds `fragment`."""
+    from steadygan.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert fragment in err, err
+    assert "\n" not in err and "Traceback" not in err
+    return err
+
+
+@pytest.fixture
+def trained_run(tmp_path) -> Path:
+    """A tiny 4-step run of `steadygan train` in tmp_path/run."""
+    from steadygan.cli import main
+
+    run = tmp_path / "run"
+    assert main(tiny_train_args(run)) == 0
+    return run
+
+
 @pytest.fixture
 def tiny_cfg(tmp_path):
     """A seconds-long configuration on the bundled MNIST subset, writing to tmp_path/run."""

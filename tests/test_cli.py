@@ -11,24 +11,7 @@ from PIL import Image
 from steadygan.cli import main
 from steadygan.config import TrainConfig, load_config
 
-from conftest import PROJECT_ROOT, tiny_train_args
-
-
-
-
-def _one_line_error(capsys, argv, fragment):
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert fragment in err, err
-    assert "\n" not in err and "Traceback" not in err
-    return err
-
-
-@pytest.fixture
-def trained_run(tmp_path):
-    run = tmp_path / "run"
-    assert main(tiny_train_args(run)) == 0
-    return run
+from conftest import PROJECT_ROOT, one_line_error as _one_line_error, tiny_train_args
 
 
 @pytest.mark.parametrize("argv, fragment", [

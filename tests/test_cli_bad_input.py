@@ -12,22 +12,7 @@ from steadygan.cli import main
 from steadygan.config import load_config
 from steadygan.train.checkpoint import RESUME_KEYS, SAMPLE_KEYS
 
-from conftest import tiny_train_args
-
-
-def _one_line_error(capsys, argv, fragment):
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert fragment in err, err
-    assert "\n" not in err and "Traceback" not in err
-    return err
-
-
-@pytest.fixture
-def trained_run(tmp_path):
-    run = tmp_path / "run"
-    assert main(tiny_train_args(run)) == 0
-    return run
+from conftest import one_line_error as _one_line_error, tiny_train_args
 
 
 @pytest.fixture
