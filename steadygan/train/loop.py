@@ -309,7 +309,9 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
             # that no step pays a host round trip between the processes
             stopping = ranks.any(stop.requested) if read_due or not ranks.distributed else False
 
-            if read_due or stopping:
+            # a stop between two reads reads nothing: the checkpoint keeps the partial window,
+            # so the resumed run logs (and its controller acts on) the records of a straight one
+            if read_due:
                 now = time.perf_counter()
                 with timer.section("statistics"):
                     record = _log_statistics(window, step, order, state, run, health, bar,

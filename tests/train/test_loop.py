@@ -14,6 +14,7 @@ from PIL import Image
 
 from steadygan.config import ConfigError, load_config
 from steadygan.train.checkpoint import CheckpointError, load_checkpoint
+from steadygan.train import loop
 from steadygan.train.loop import StatsWindow, train
 from steadygan.train.step import STAT_NAMES
 
@@ -226,6 +227,37 @@ def test_resume_after_sigkill_ends_with_the_same_state(tmp_path):
     timeless = lambda rs: [{k: v for k, v in r.items() if k not in ("time", "img_per_s")}
                            for r in rs if r["kind"] != "timing"]  # wall times: their own test
     assert timeless(_metrics(killed)) == timeless(_metrics(reference))
+
+
+def test_ctrl_c_between_statistics_reads_resumes_as_if_never_stopped(tiny_cfg, monkeypatch):
+    """A stop between two reads used to read and log the statistics early: the next record then
+    covered fewer steps, and the balance controller, which acts on records, acted on another
+    schedule (found: its step at 150 instead of 200, and every weight different after it)."""
+    cfg = tiny_cfg.with_overrides(["train.steps=300", "run.log_every=50", "run.checkpoint_every=100",
+                                   "run.sample_every=1000", "balance.mode=auto"])
+    straight = train(cfg.with_overrides([f"run.out={cfg.run.out}-straight"])).run_dir
+    acted = [r["step"] for r in _metrics(straight) if r["kind"] == "balance"]
+    assert any(step > 112 for step in acted), acted  # the controller has work after the stop
+
+    calls = 0
+    real_step = loop.train_step
+
+    def ctrl_c_at_112(state, reals):
+        nonlocal calls
+        calls += 1
+        if calls == 112:  # the signal lands during step 112: the loop stops after it
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_step(state, reals)
+    monkeypatch.setattr(loop, "train_step", ctrl_c_at_112)
+    stopped = train(cfg)
+    assert stopped.interrupted and load_checkpoint(stopped.run_dir / "checkpoints/last.pt")["step"] == 112
+    monkeypatch.setattr(loop, "train_step", real_step)
+    train(cfg, resume=True)
+
+    _assert_same_state(straight / "checkpoints/last.pt", stopped.run_dir / "checkpoints/last.pt")
+    timeless = lambda rs: [{k: v for k, v in r.items() if k not in ("time", "img_per_s")}
+                           for r in rs if r["kind"] != "timing"]
+    assert timeless(_metrics(stopped.run_dir)) == timeless(_metrics(straight))
 
 
 def test_ctrl_c_saves_a_checkpoint_at_a_step_boundary(tmp_path):
