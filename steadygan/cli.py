@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,15 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # one line, exit 2, no usage dump
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        parsed, extras = super().parse_known_args(args, namespace)
+        # `--window=--` reaches an option as [] (argparse takes "--" for the end of options)
+        for action in self._actions:
+            if isinstance(action, argparse._StoreAction) and action.nargs is None \
+                    and getattr(parsed, action.dest, None) == []:
+                self.error(f"argument {action.option_strings[0]}: expected one argument")
+        return parsed, extras
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -262,6 +272,8 @@ def _train(args: argparse.Namespace) -> int:
     from steadygan.train.rundir import RunDir
     from steadygan.train.timing import timing_line
 
+    if args.resume is not None and not args.resume.strip():
+        raise ConfigError("--resume: give the folder of the run to continue")
     if args.resume:
         if args.config:
             raise ConfigError("--config: not allowed with --resume (the run's config.toml is used; "
@@ -291,10 +303,11 @@ def _train(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     if not result.writer:
         return 0
-    rec = result.last_record
-    print(f"done: {result.steps} steps in {result.run_dir}  "
-          f"(D-acc {0.5 * (rec.get('d_acc_real', 0) + rec.get('d_acc_fake', 0)):.2f}, "
-          f"G-acc {rec.get('g_acc', 0):.2f}); samples: {result.run_dir / 'samples' / 'final.png'}")
+    rec = result.last_record  # none when a finished run is resumed with nothing left to do
+    accuracies = (f"  (D-acc {0.5 * (rec['d_acc_real'] + rec['d_acc_fake']):.2f}, "
+                  f"G-acc {rec['g_acc']:.2f})" if rec else "")
+    print(f"done: {result.steps} steps in {result.run_dir}{accuracies}; "
+          f"samples: {result.run_dir / 'samples' / 'final.png'}")
     if result.timing:
         print(timing_line(result.timing))
     for line in outcome_lines(result):
@@ -334,9 +347,9 @@ def outcome_lines(result: RunResult) -> list[str]:
         found = [f"{d.kind} (steps {d.step_start}-{d.step_end})" for d in
                  result.timeline.diagnoses if d.severity in ("failure", "warning")]
         seen = f": {', '.join(found[-3:])}" if found else ""
+        run = shlex.quote(str(result.run_dir))
         lines.append(f"health: {verdict}{seen}"
-                     + (f"; evidence and remedies: steadygan diagnose {result.run_dir}"
-                        if found else ""))
+                     + (f"; evidence and remedies: steadygan diagnose {run}" if found else ""))
         ending = still_improving(result.timeline.view)
         if ending is not None:
             lines.append(ending)
@@ -350,15 +363,11 @@ def _sample(args: argparse.Namespace) -> int:
         raise ConfigError("sample: give --out grid.png and/or --npz samples.npz")
     if args.n < 1:
         raise ConfigError(f"--n: must be >= 1, got {args.n}")
-    # a grid.jpg that holds PNG bytes, or numpy's quiet `.npz` added to a name, would surprise
-    for flag, path, suffix in (("--out", args.out, ".png"), ("--npz", args.npz, ".npz")):
-        if path and Path(path).suffix.lower() != suffix:
-            raise ConfigError(f"{flag}: {path}: must end in {suffix}")
     if args.walk is not None and not 2 <= args.walk <= args.n:
         raise ConfigError(f"--walk: must be in 2..N (--n {args.n}), got {args.walk}")
-    for flag, path in (("--out", args.out), ("--npz", args.npz)):
+    for flag, path, suffix in (("--out", args.out, ".png"), ("--npz", args.npz, ".npz")):
         if path:
-            output_file(path, flag)
+            output_file(path, flag, suffix)
     check_device(args.device, "--device")
     generator = TrainedGenerator(args.run, args.checkpoint, ema=args.ema, device=args.device)
     if args.walk is None:
@@ -386,7 +395,7 @@ def _eval(args: argparse.Namespace) -> int:
     _check_samples(args.samples)
     check_device(args.device, "--device")
     if args.out:  # checked now: the evaluation takes minutes, and its result would be lost
-        output_file(args.out, "--out")
+        output_file(args.out, "--out", ".json")
 
     def announce(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
@@ -397,24 +406,32 @@ def _eval(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else None
     else:
         nearest_png = Path(args.run) / "eval_nearest.png"
-        if Path(args.run).is_dir():
-            nearest_png.unlink(missing_ok=True)  # an older evaluation's: not this one's
-        if args.inception_ref:
-            result = evaluate_run_inception(args.run, args.inception_ref,
-                                            args.samples or EVAL_SIZE, args.checkpoint, args.ema,
-                                            args.device, args.seed, announce, nearest_png)
-        else:
-            result = evaluate_run(args.run, args.samples, args.checkpoint, args.ema,
-                                  args.data_dir, args.device, args.seed, announce,
-                                  nearest_png=nearest_png)
+        # drawn aside, and put in place (or an older evaluation's removed) once this one ends:
+        # a refused or interrupted evaluation leaves the last one's picture with its eval.json
+        drawn = nearest_png.with_name(".eval_nearest.new.png")
+        try:
+            if args.inception_ref:
+                result = evaluate_run_inception(args.run, args.inception_ref,
+                                                args.samples or EVAL_SIZE, args.checkpoint,
+                                                args.ema, args.device, args.seed, announce, drawn)
+            else:
+                result = evaluate_run(args.run, args.samples, args.checkpoint, args.ema,
+                                      args.data_dir, args.device, args.seed, announce,
+                                      nearest_png=drawn)
+        except BaseException:
+            drawn.unlink(missing_ok=True)
+            raise
         out = Path(args.out) if args.out else Path(args.run) / "eval.json"
     print(format_table(result))
-    if nearest_png is not None and nearest_png.is_file():
-        print(f"wrote {nearest_png} (the {len(result['closest_pairs'])} samples nearest a "
-              "training image, each above it)")
     if out is not None:
         write_json(result, out)
         print(f"wrote {out}")
+    if nearest_png is not None and drawn.is_file():
+        os.replace(drawn, nearest_png)
+        print(f"wrote {nearest_png} (the {len(result['closest_pairs'])} samples nearest a "
+              "training image, each above it)")
+    elif nearest_png is not None and out == Path(args.run) / "eval.json":
+        nearest_png.unlink(missing_ok=True)  # the previous evaluation's: not this one's
     return 0
 
 
@@ -485,7 +502,7 @@ def _classifier(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise ConfigError(f"--threads: must be >= 1, got {args.threads}")
     check_device(args.device, "--device")
-    output_file(args.out, "--out")  # checked now, not after the training
+    output_file(args.out, "--out", ".pt")  # checked now, not after the training
     train_and_save(args.data_dir, Path(args.out), args.epochs, args.seed, args.device,
                    args.threads, args.limit, log=lambda m: print(m, flush=True))
     return 0
@@ -494,6 +511,8 @@ def _classifier(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from steadygan.report import make_report
 
+    if args.out:
+        output_file(args.out, "--out", ".html")
     written = make_report(args.run, args.out)
     extra = f" and {len(written) - 1} run reports" if len(written) > 1 else ""
     print(f"wrote {written[0]}{extra}")
@@ -537,7 +556,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout = open(os.devnull, "w")
         return 0
     except OSError as exc:  # a file or folder that could not be read or written
-        where = f"{exc.filename}: " if exc.filename else ""
+        named = exc.filename2 or exc.filename  # a rename's target, not its temp file
+        where = f"{named}: " if named else ""
         print(f"steadygan: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (MemoryError, RuntimeError) as exc:
@@ -557,7 +577,11 @@ def out_of_memory(exc: BaseException) -> bool:
 
 def entry() -> None:
     """The program itself, `steadygan ...` or `python -m steadygan ...`: main(), then exit."""
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # while torch loads, before main's own handler is in place
+        print("steadygan: interrupted", file=sys.stderr)
+        code = EXIT_INTERRUPTED
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         # One of several torchrun processes, its work done and written: leave without the
         # interpreter's teardown. There, after a finished run, a C++ thread of the gloo backend

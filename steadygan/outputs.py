@@ -32,11 +32,14 @@ def output_folder(path: str | Path, setting: str, create: bool = True) -> Path:
     return path
 
 
-def output_file(path: str | Path, setting: str) -> Path:
-    """The file `path` can be written: it is not a folder, and its folder exists (created here
-    if need be)."""
+def output_file(path: str | Path, setting: str, suffix: str | None = None) -> Path:
+    """The file `path` can be written: it ends in `suffix` (where given), it is not a folder,
+    and its folder exists (created here if need be). The suffix keeps a mistyped path off a
+    run's own files (checkpoints, config.toml, metrics.jsonl) and PNG bytes out of a .jpg."""
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{setting}: {path} is a folder; name a file to write")
+    if suffix is not None and path.suffix.lower() != suffix:
+        raise ConfigError(f"{setting}: {path}: must end in {suffix}")
     output_folder(path.parent, setting)
     return path

@@ -1,11 +1,15 @@
 """Bad input outside the settings: paths a command writes, devices, damaged run files, runaway
 sizes. Each is one line and exit code 2, found before the work it would waste."""
 import json
+import os
+import struct
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from steadygan import cli
 from steadygan.cli import main
@@ -201,3 +205,80 @@ def test_out_of_memory_is_one_line_and_other_errors_are_not_hidden(capsys, monke
     monkeypatch.setattr(cli, "_config", bug)
     with pytest.raises(RuntimeError, match="a bug of ours"):
         main(["config"])
+
+
+def test_eval_and_report_outputs_keep_off_the_run_s_own_files(capsys, trained_run):
+    last = trained_run / "checkpoints" / "last.pt"
+    before = last.read_bytes()
+    _one_line_error(capsys, ["eval", str(trained_run), "--out", str(last)], "must end in .json")
+    for own in (last, trained_run / "config.toml", trained_run / "metrics.jsonl"):
+        _one_line_error(capsys, ["report", str(trained_run), "--out", str(own)],
+                        "must end in .html")
+    assert last.read_bytes() == before
+    assert main(["train", "--resume", str(trained_run), "--steps", "6", "--no-progress"]) == 0
+
+
+def test_a_refused_evaluation_keeps_the_last_one_s_picture(capsys, trained_run):
+    picture = trained_run / "eval_nearest.png"
+    picture.write_bytes(b"the previous evaluation's")
+    _one_line_error(capsys, ["eval", str(trained_run), "--checkpoint", "77"],
+                    "no checkpoint of step 77")
+    assert picture.read_bytes() == b"the previous evaluation's"
+    assert [p.name for p in trained_run.glob(".eval_nearest*")] == []
+
+
+def test_an_empty_resume_or_a_value_argparse_swallowed_is_refused(capsys, trained_run):
+    _one_line_error(capsys, ["train", "--resume", ""], "--resume: give the folder")
+    for argv in (["diagnose", str(trained_run), "--window=--"],
+                 ["sample", str(trained_run), "--out", "g.png", "--checkpoint=--"]):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        err = capsys.readouterr().err.strip()
+        assert info.value.code == 2 and "expected one argument" in err and "\n" not in err
+
+
+def test_a_named_pipe_among_the_images_is_named_not_read(capsys, tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(folder / "a.png")
+    os.mkfifo(folder / "b.png")  # reading it would block forever
+    _one_line_error(capsys, tiny_train_args(tmp_path / "r", 2, "--data", "folder", "--data-dir",
+                                            str(folder)), f"{folder / 'b.png'}: not a regular file")
+
+
+def test_a_report_notes_a_sample_picture_too_large_to_open(capsys, trained_run):
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + \
+            struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    header = struct.pack(">IIBBBBB", 20_000, 20_000, 8, 0, 0, 0, 0)  # 400 million pixels
+    (trained_run / "samples" / "final.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+    assert main(["report", str(trained_run)]) == 0
+    assert "samples/final.png is unreadable" in (trained_run / "report.html").read_text()
+
+
+def test_ctrl_c_while_the_program_starts_is_one_line(capsys, monkeypatch):
+    def importing_torch(argv=None):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "main", importing_torch)
+    with pytest.raises(SystemExit) as info:
+        cli.entry()
+    assert info.value.code == 130
+    assert capsys.readouterr().err == "steadygan: interrupted\n"
+
+
+def test_a_failed_rename_names_its_target_not_the_temp_file(capsys, monkeypatch):
+    def rename(args):
+        raise IsADirectoryError(21, "Is a directory", "RUN/.diagnoses.jsonl.x1.tmp",
+                                None, "RUN/diagnoses.jsonl")
+    monkeypatch.setattr(cli, "_config", rename)
+    _one_line_error(capsys, ["config"], "steadygan: error: RUN/diagnoses.jsonl: Is a directory")
+
+
+def test_a_resume_hint_can_be_pasted_into_a_shell(capsys, tmp_path):
+    run = tmp_path / "my run"
+    assert main(tiny_train_args(run)) == 0
+    err = _one_line_error(capsys, tiny_train_args(run), "already holds a run")
+    assert f"--resume '{run}'" in err
+    assert main(["train", "--resume", str(run), "--no-progress"]) == 0  # nothing left to do
+    assert capsys.readouterr().out.startswith(f"done: 4 steps in {run}; samples: ")

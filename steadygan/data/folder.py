@@ -55,6 +55,8 @@ def resize_center_crop(img: Image.Image, size: int) -> Image.Image:
 
 
 def _decode(path: Path, mode: str) -> Image.Image:
+    if path.exists() and not path.is_file():  # a named pipe would block the read forever
+        raise DataError(f"{path}: not a regular file (a named pipe or a device)")
     try:
         with Image.open(path) as img:
             # Phone photos store rotation in EXIF; apply it so faces are upright.

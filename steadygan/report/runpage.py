@@ -102,7 +102,7 @@ def _sample_figure(path: Path, label: str) -> tuple[str, str | None]:
         with Image.open(io.BytesIO(png)) as picture:
             picture.verify()
             fmt_, width = picture.format, picture.size[0]
-    except (OSError, UnidentifiedImageError, SyntaxError) as exc:
+    except (OSError, UnidentifiedImageError, SyntaxError, Image.DecompressionBombError) as exc:
         return "", f"{path.parent.name}/{path.name} is unreadable ({exc})"
     if fmt_ != "PNG":
         return "", f"{path.parent.name}/{path.name} is not a PNG"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import shlex
 import signal
 import sys
 import threading
@@ -369,8 +370,8 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
                     checkpoints.wait()  # saved means on disk before we say so
                 if writer:
                     _record_timing(timer, step, run, result)
-                    bar.write(f"interrupted: checkpoint saved at step {step}; "
-                              f"continue with: steadygan train --resume {run.path}")
+                    bar.write(f"interrupted: checkpoint saved at step {step}; continue with: "
+                              f"steadygan train --resume {shlex.quote(str(run.path))}")
                 return result
 
     if writer:  # the last checkpoint is written meanwhile; train() waits for it

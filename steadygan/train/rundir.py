@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -101,7 +102,8 @@ class RunDir:
     def prepare_new(self) -> None:
         if self.last_checkpoint.exists():
             raise ConfigError(f"run.out: {self.path} already holds a run; "
-                              f"continue it with --resume {self.path} or choose another --out")
+                              f"continue it with --resume {shlex.quote(str(self.path))} or "
+                              "choose another --out")
         output_folder(self.path, "run.out")
 
     def remove_unfinished_writes(self) -> list[Path]:

@@ -39,7 +39,7 @@ def test_out_is_a_directory(tmp_path, capsys):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "metrics.jsonl").write_text("")
     _one_line_error(capsys, ["report", str(tmp_path / "run"), "--out", str(tmp_path)],
-                    "is a directory")
+                    "is a folder; name a file to write")
 
 
 def test_without_matplotlib(tmp_path, capsys, monkeypatch):
