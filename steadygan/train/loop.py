@@ -132,8 +132,9 @@ class StatsWindow:
 
     Row 0 is the logging window, emptied at every read. Row 1 holds the same sums since the
     last read on the run.log_every cadence: adaptive augmentation moves p by it, so that a run
-    stopped between two such reads (at its end, or by Ctrl-C) and resumed adapts exactly as one
-    that ran straight on."""
+    whose end fell between two such reads (an end read empties row 0), extended by a resume,
+    adapts exactly as one that ran straight on. A Ctrl-C reads nothing: both rows go into the
+    checkpoint as they are."""
 
     def __init__(self, device: torch.device | str) -> None:
         self.sum = torch.zeros(2, len(STAT_NAMES), device=device)
