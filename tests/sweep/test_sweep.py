@@ -218,9 +218,11 @@ def test_sigterm_stops_the_sweep_and_its_workers_and_the_rerun_resumes(tmp_path)
     sweep = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     checkpoints = lambda: list((out / "trials").glob("*/checkpoints/last.pt"))  # noqa: E731
-    while len(checkpoints()) < 2 and time.monotonic() < deadline:
+    # both training, and past their first statistics read (a stop between reads logs nothing)
+    logged = lambda: [c for c in checkpoints() if _last_step(c.parent.parent) > 0]  # noqa: E731
+    while len(logged()) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert len(checkpoints()) == 2, "both trials should be training"
+    assert len(logged()) == 2, "both trials should be training"
     workers = [p for p in _children(sweep.pid) if _alive(p)]
     sweep.send_signal(signal.SIGTERM)  # to the sweep process alone, as `kill` does
     assert sweep.wait(timeout=60) == 130
