@@ -301,7 +301,7 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
     with StopOnSignal() as stop, tqdm(total=total, initial=start, disable=not show,
                                        desc="train", unit="step", dynamic_ncols=True) as bar, \
             contextlib.closing(tensorboard) if tensorboard else contextlib.nullcontext():
-        step = start
+        step = saved_step = start  # saved_step: the step last.pt holds
         while step < total:
             steps.run(step)
             step += 1
@@ -358,9 +358,10 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
             due = step % r.checkpoint_every == 0 or step == total or stopping or bool(extra_paths)
             if due or best_due:  # best_due: only rank 0 knows whether best.pt is due
                 with timer.section("checkpoints"):
-                    _save_checkpoint(state, window, best, health, step,
-                                     [run.last_checkpoint, *extra_paths] if due else [], ranks,
-                                     checkpoints)
+                    if _save_checkpoint(state, window, best, health, step,
+                                        [run.last_checkpoint, *extra_paths] if due else [],
+                                        ranks, checkpoints) and due:
+                        saved_step = step
             result.steps = step
             if writer and r.report_every and (step % r.report_every == 0 or step == total):
                 with timer.section("reports"):
@@ -371,7 +372,10 @@ def _train(cfg: TrainConfig, resume: bool, ranks: Ranks, device: torch.device,
                     checkpoints.wait()  # saved means on disk before we say so
                 if writer:
                     _record_timing(timer, step, run, result)
-                    bar.write(f"interrupted: checkpoint saved at step {step}; continue with: "
+                    kept = (f"checkpoint saved at step {step}" if saved_step == step else
+                            f"at step {step} the statistics since the last read were not "
+                            f"finite, so the checkpoint of step {saved_step} is kept")
+                    bar.write(f"interrupted: {kept}; continue with: "
                               f"steadygan train --resume {shlex.quote(str(run.path))}")
                 return result
 
@@ -504,15 +508,15 @@ def _restore(state: GanState, window: StatsWindow, ckpt: dict[str, Any], ranks: 
 
 def _save_checkpoint(state: GanState, window: StatsWindow, best: BestTracker | None,
                      health: HealthMonitor, step: int, paths: list[Path], ranks: Ranks,
-                     checkpoints: CheckpointWriter) -> None:
+                     checkpoints: CheckpointWriter) -> bool:
     """Rank 0 writes the checkpoint to `paths` (none: nothing to write) unless some statistics
     went non-finite; every process hands it its random streams and logging window first, so that
     a resume with the same number of processes is exact. The write itself goes on in the
-    background (checkpoint_writer.py)."""
+    background (checkpoint_writer.py). Returns whether this process handed one to it."""
     streams = ranks.gather({"rng": rng_state(state), "stats_window": window.state_dict()})
     finite = all(torch.isfinite(s["stats_window"]["sum"]).all() for s in streams)
     if not (ranks.writer and paths and finite):
-        return
+        return False
     ckpt = state_dict(state, step)
     ckpt["stats_window"] = window.state_dict()
     if ranks.distributed:
@@ -520,6 +524,7 @@ def _save_checkpoint(state: GanState, window: StatsWindow, best: BestTracker | N
     ckpt["best"] = best.state_dict() if best is not None else None
     ckpt["health"] = health.state_dict()
     checkpoints.save(ckpt, paths)
+    return True
 
 
 def _record(window: StatsWindow, step: int, order: BatchOrder, state: GanState,

@@ -260,6 +260,28 @@ def test_ctrl_c_between_statistics_reads_resumes_as_if_never_stopped(tiny_cfg, m
     assert timeless(_metrics(stopped.run_dir)) == timeless(_metrics(straight))
 
 
+def test_ctrl_c_after_a_non_finite_step_keeps_the_last_good_checkpoint(tiny_cfg, monkeypatch,
+                                                                        capsys):
+    cfg = tiny_cfg.with_overrides(["train.steps=100", "run.log_every=50",
+                                   "run.checkpoint_every=20"])
+    calls = 0
+    real_step = loop.train_step
+
+    def nan_then_ctrl_c_at_30(state, reals):
+        nonlocal calls
+        calls += 1
+        stats = real_step(state, reals)
+        if calls == 30:
+            os.kill(os.getpid(), signal.SIGINT)
+            return stats * float("nan")
+        return stats
+    monkeypatch.setattr(loop, "train_step", nan_then_ctrl_c_at_30)
+    assert train(cfg).interrupted
+    assert "interrupted: at step 30 the statistics since the last read were not finite, so the " \
+           "checkpoint of step 20 is kept" in capsys.readouterr().out
+    assert load_checkpoint(Path(cfg.run.out) / "checkpoints/last.pt")["step"] == 20
+
+
 def test_ctrl_c_saves_a_checkpoint_at_a_step_boundary(tmp_path):
     run = tmp_path / "run"
     proc = subprocess.Popen(_train_cmd(run, 100_000), env=_env(), stdout=subprocess.PIPE,
