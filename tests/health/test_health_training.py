@@ -113,7 +113,8 @@ def test_divergence_gives_up_after_the_allowed_rollbacks(tmp_path, monkeypatch):
         _run(tmp_path, "hopeless", "health.max_rollbacks=2", *NARROW, steps=100)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+# two seeds (a third, seed 2, passed alike until 2026-11-29, when it went for the suite's time)
+@pytest.mark.parametrize("seed", [0, 1])
 def test_a_healthy_default_run_raises_no_false_alarm(tmp_path, seed, request):
     # seed 0 is the shared default run (BASE's settings, checkpoints every 20 steps, not 100:
     # a checkpoint reads the state and changes nothing)

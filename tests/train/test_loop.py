@@ -232,8 +232,9 @@ def test_resume_after_sigkill_ends_with_the_same_state(tmp_path):
 def test_ctrl_c_between_statistics_reads_resumes_as_if_never_stopped(tiny_cfg, monkeypatch):
     """A stop between two reads used to read and log the statistics early: the next record then
     covered fewer steps, and the balance controller, which acts on records, acted on another
-    schedule (found: its step at 150 instead of 200, and every weight different after it)."""
-    cfg = tiny_cfg.with_overrides(["train.steps=300", "run.log_every=50", "run.checkpoint_every=100",
+    schedule (found: its step at 150 instead of 200 in a 300-step run, and every weight different
+    after it)."""
+    cfg = tiny_cfg.with_overrides(["train.steps=200", "run.log_every=25", "run.checkpoint_every=50",
                                    "run.sample_every=1000", "balance.mode=auto"])
     straight = train(cfg.with_overrides([f"run.out={cfg.run.out}-straight"])).run_dir
     acted = [r["step"] for r in _metrics(straight) if r["kind"] == "balance"]
