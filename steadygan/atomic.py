@@ -11,13 +11,16 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
+# what the temp files of atomic_writer match: the leftovers of a write a kill cut short
+TEMP_GLOB = ".*.tmp"
+
 
 @contextlib.contextmanager
 def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
     """Yield a binary file; on a clean exit it replaces `path` (mode 0644), else it is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # TEMP_GLOB
     try:
         with os.fdopen(fd, "wb") as f:
             yield f

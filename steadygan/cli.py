@@ -511,9 +511,7 @@ def _classifier(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from steadygan.report import make_report
 
-    if args.out:
-        output_file(args.out, "--out", ".html")
-    written = make_report(args.run, args.out)
+    written = make_report(args.run, args.out)  # its --out checked there, before any work
     extra = f" and {len(written) - 1} run reports" if len(written) > 1 else ""
     print(f"wrote {written[0]}{extra}")
     return 0

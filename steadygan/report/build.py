@@ -5,6 +5,7 @@ from pathlib import Path
 
 from steadygan.atomic import atomic_write_text
 from steadygan.config import ConfigError
+from steadygan.outputs import output_file
 from steadygan.report.index import render_index
 from steadygan.report.rundata import is_run_dir, load_run
 from steadygan.report.runpage import render_run
@@ -21,9 +22,7 @@ def make_report(path: str | Path, out: str | Path | None = None) -> list[Path]:
         raise ConfigError(f"{path}: not found (give a run directory or a folder of runs)")
     if not path.is_dir():
         raise ConfigError(f"{path}: not a directory (give a run directory or a folder of runs)")
-    target = Path(out) if out else path / REPORT_NAME
-    if target.is_dir():
-        raise ConfigError(f"--out: {target} is a directory; give a file name such as report.html")
+    target = output_file(out, "--out", ".html") if out else path / REPORT_NAME
     if is_run_dir(path):
         _write(target, render_run(load_run(path)))
         return [target]

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from steadygan.atomic import atomic_write_text
+from steadygan.atomic import TEMP_GLOB, atomic_write_text
 from steadygan.config import ConfigError, TrainConfig, dump_toml, load_config
 from steadygan.jsonl import read_jsonl
 from steadygan.outputs import output_folder
@@ -111,7 +111,7 @@ class RunDir:
         a half checkpoint is tens of MiB); return them. Only while no write of this run is
         under way: at a resume, before training starts."""
         stale = [p for folder in (self.path, self.path / "checkpoints", self.path / "samples")
-                 for p in folder.glob(".*.tmp") if p.is_file()]
+                 for p in folder.glob(TEMP_GLOB) if p.is_file()]
         for path in stale:
             path.unlink(missing_ok=True)
         return stale
